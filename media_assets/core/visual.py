@@ -1,0 +1,562 @@
+"""The single visual pass: one decode of the video yields scenes, transitions and keyframes.
+
+How it stays fast without losing frame accuracy:
+- frames are never converted to RGB; detection works on a coarse grid of the decoder's own planes
+  (see ``frames.py``), and only chosen keyframes are converted, once, at their output size;
+- for H.264/HEVC only reference frames are decoded, plus the unreferenced frames that sit just before an
+  unusually large reference packet (a new shot cannot be predicted from the old one, so its first reference
+  frame is large): cuts stay frame-exact while roughly half the frames are never decoded;
+- detection runs online with a lookahead of a few frames, so memory does not grow with duration: per frame
+  only a handful of numbers are kept, and at most a few decoded frames are held at any time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image, ImageDraw
+
+from media_assets.core.bitstream import nonref_test_for
+from media_assets.core.frames import (
+    FrameFeatures,
+    content_delta,
+    dhash,
+    frame_features,
+    grid_step,
+    hamming,
+)
+from media_assets.core.visual_models import (
+    DecodeReport,
+    Keyframe,
+    Scene,
+    Transition,
+    VideoTimeline,
+    VisualParams,
+    VisualResult,
+)
+from media_assets.errors import CorruptedMediaError, NoVideoStreamError
+
+MAX_ERROR_MESSAGES = 20
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """Sharpest frame seen so far in the current keyframe window."""
+
+    sharpness: float
+    pos: int  # decoded-frame position
+    frame: av.VideoFrame
+
+
+@dataclass(slots=True)
+class _Window:
+    segment: int
+    start_pos: int
+    start_pts: float
+    best: _Candidate | None = None
+
+
+@dataclass
+class _Emitted:
+    pos: int
+    segment: int
+    sharpness: float
+    hash: int
+    duplicate_of: int | None
+    image: str | None
+    width: int
+    height: int
+    thumbnails: dict[str, str] = field(default_factory=dict)
+
+
+class VisualPass:
+    """Online detector and keyframe selector fed one decoded frame at a time."""
+
+    def __init__(self, params: VisualParams, out_dir: Path | None, rotation: int | None, origin_s: float) -> None:
+        self.p = params
+        self.out_dir = out_dir
+        self.rotation = rotation
+        self.origin_s = origin_s
+        self.pts: list[float] = []  # seconds, per decoded frame (decoded order = presentation order)
+        self.scores: list[float] = []
+        self.luma: list[float] = []
+        self.sharp: list[float] = []
+        self.frames: dict[int, av.VideoFrame] = {}
+        self.features_prev: FrameFeatures | None = None
+        self.cuts: list[int] = []  # decoded positions starting a new shot
+        self.cut_scores: dict[int, float] = {}
+        self.segment_starts: list[int] = [0]
+        self.window: _Window | None = None
+        self.emitted: list[_Emitted] = []
+        self.dark = False
+        self.processed = 0
+        self.step: int | None = None
+        self.frame_size = (0, 0)
+        self.interval_s = params.keyframe_interval_s
+
+    # -- feeding -------------------------------------------------------------------------------------
+    def push(self, frame: av.VideoFrame, pts_s: float) -> None:
+        if self.step is None:
+            self.step = grid_step(frame.width, self.p.analysis_width)
+            self.frame_size = (frame.width, frame.height)
+            if self.rotation is None:
+                self.rotation = int(round((getattr(frame, "rotation", 0) or 0) / 90.0)) % 4 * 90
+        feats = frame_features(frame, self.step)
+        if self.features_prev is None:
+            score = 0.0
+        else:
+            dh, ds, dv = content_delta(self.features_prev, feats)
+            score = (dh + ds + dv) / 3.0
+        self.features_prev = feats
+        pos = len(self.pts)
+        self.pts.append(pts_s)
+        self.scores.append(score)
+        self.luma.append(feats.luma)
+        self.sharp.append(feats.sharpness)
+        self.frames[pos] = frame
+        w = self.p.adaptive_window
+        while self.processed <= pos - w:
+            self._process(self.processed)
+            self.processed += 1
+
+    def finish(self) -> None:
+        while self.processed < len(self.pts):
+            self._process(self.processed)
+            self.processed += 1
+        self._close_window()
+
+    # -- online decisions ----------------------------------------------------------------------------
+    def _is_cut(self, pos: int) -> bool:
+        if pos == 0:
+            return False
+        s = self.scores[pos]
+        if s < self.p.min_content:
+            return False
+        w = self.p.adaptive_window
+        neigh = [self.scores[i] for i in range(max(1, pos - w), min(len(self.scores), pos + w + 1)) if i != pos]
+        avg = sum(neigh) / len(neigh) if neigh else 0.0
+        ratio = s / max(avg, 1e-3)
+        if ratio >= self.p.adaptive_ratio or (s >= self.p.content_threshold and ratio >= 1.5):
+            last = self.cuts[-1] if self.cuts else 0
+            if self.pts[pos] - self.pts[last] < self.p.min_scene_len_s and self.cuts:
+                return False
+            return True
+        return False
+
+    def _process(self, pos: int) -> None:
+        new_segment = False
+        if self._is_cut(pos):
+            self.cuts.append(pos)
+            self.cut_scores[pos] = self.scores[pos]
+            new_segment = True
+        lum = self.luma[pos]
+        if self.dark and lum > self.p.black_threshold + self.p.black_hysteresis:
+            self.dark = False
+            new_segment = True
+        elif not self.dark and lum < self.p.black_threshold:
+            self.dark = True
+            new_segment = True
+        if new_segment and pos > 0:
+            self._close_window()
+            self.segment_starts.append(pos)
+        seg = len(self.segment_starts) - 1
+        if self.window is not None and self.pts[pos] - self.window.start_pts >= self.interval_s:
+            self._close_window()
+        if self.window is None:
+            self.window = _Window(segment=seg, start_pos=pos, start_pts=self.pts[pos])
+        frame = self.frames.pop(pos)
+        sharp = self.sharp[pos] if lum >= self.p.black_threshold else self.sharp[pos] * 1e-3
+        best = self.window.best
+        if best is None or sharp > best.sharpness:
+            self.window.best = _Candidate(sharp, pos, frame)
+        # frames no longer needed are released as they leave the lookahead
+
+    def _close_window(self) -> None:
+        win, self.window = self.window, None
+        if win is None or win.best is None:
+            return
+        if len(self.emitted) >= self.p.max_keyframes:
+            return
+        self._emit(win.best, win.segment)
+
+    def _emit(self, cand: _Candidate, segment: int) -> None:
+        p = self.p
+        frame = cand.frame
+        w, h = frame.width, frame.height
+        scale = min(1.0, p.keyframe_max_side / max(w, h))
+        tw, th = max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2)
+        img = frame.to_image(width=tw, height=th)
+        if self.rotation:  # counterclockwise, as FFmpeg's display matrix
+            img = img.rotate(self.rotation, expand=True)
+        small = np.asarray(img.convert("L").resize((64, 64), Image.Resampling.BILINEAR))
+        hsh = dhash(small)
+        dup = None
+        for i, e in enumerate(self.emitted):
+            if e.duplicate_of is None and hamming(hsh, e.hash) <= p.dedup_hamming:
+                dup = i
+                break
+        idx = len(self.emitted)
+        image_rel = None
+        thumbs: dict[str, str] = {}
+        if dup is None and self.out_dir is not None:
+            image_rel = f"keyframes/{idx:05d}.jpg"
+            path = self.out_dir / image_rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            img.save(path, quality=p.jpeg_quality)
+            for size in p.thumbnail_sizes:
+                t = img.copy()
+                t.thumbnail((size, size), Image.Resampling.BILINEAR)
+                rel = f"keyframes/thumbs/{size}/{idx:05d}.jpg"
+                (self.out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+                t.save(self.out_dir / rel, quality=85)
+                thumbs[str(size)] = rel
+        self.emitted.append(
+            _Emitted(cand.pos, segment, cand.sharpness, hsh, dup, image_rel, img.width, img.height, thumbs)
+        )
+
+
+def _frame_index(pos_pts: list[float], all_pts: list[float] | None, pos: int) -> int:
+    if all_pts is None:
+        return pos
+    return bisect.bisect_left(all_pts, pos_pts[pos] - 1e-6)
+
+
+def _fades(vp: VisualPass, index_of, time_of, p: VisualParams) -> tuple[list[Transition], list[tuple[int, int]]]:
+    """Fade-in/out ramps and dark runs (threshold method on mean luma), in decoded positions."""
+    lum = np.asarray(vp.luma)
+    n = len(lum)
+    dark = lum < p.black_threshold
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < n:
+        if dark[i]:
+            j = i
+            while j + 1 < n and dark[j + 1]:
+                j += 1
+            if vp.pts[j] - vp.pts[i] >= p.min_black_s:
+                runs.append((i, j))
+            i = j + 1
+        else:
+            i += 1
+    transitions: list[Transition] = []
+    eps = 0.25
+    for a, b in runs:
+        if a > 0:  # entering dark: walk back along the falling ramp
+            k = a - 1
+            while k - 1 >= 0 and lum[k - 1] > lum[k] + eps and not dark[k - 1]:
+                k -= 1
+            if k < a - 1:
+                transitions.append(
+                    Transition(kind="fade_out", frame=index_of(k), end_frame=index_of(a - 1), time_s=time_of(k),
+                               end_time_s=time_of(a - 1), black="to")
+                )
+            else:
+                transitions.append(
+                    Transition(kind="cut", frame=index_of(a), end_frame=index_of(a), time_s=time_of(a),
+                               end_time_s=time_of(a), black="to", exact=index_of(a) - index_of(a - 1) == 1)
+                )
+        if b < n - 1:  # leaving dark: walk forward along the rising ramp
+            k = b + 1
+            while k + 1 < n and lum[k + 1] > lum[k] + eps:
+                k += 1
+            if k > b + 1:
+                transitions.append(
+                    Transition(kind="fade_in", frame=index_of(b + 1), end_frame=index_of(k),
+                               time_s=time_of(b + 1), end_time_s=time_of(k), black="from")
+                )
+            else:
+                transitions.append(
+                    Transition(kind="cut", frame=index_of(b + 1), end_frame=index_of(b + 1),
+                               time_s=time_of(b + 1), end_time_s=time_of(b + 1), black="from",
+                               exact=index_of(b + 1) - index_of(b) == 1)
+                )
+    return transitions, runs
+
+
+def analyze_video(
+    path: str | Path,
+    out_dir: str | Path | None = None,
+    params: VisualParams | None = None,
+    *,
+    rotation: int | None = None,
+    origin_s: float | None = None,
+    expected_frames: int | None = None,
+) -> VisualResult:
+    """Decode ``path`` once and return its scenes, transitions and keyframes.
+
+    Keyframe images, thumbnails and a contact sheet are written under ``out_dir`` (a staging folder the
+    caller publishes); with ``out_dir=None`` nothing is written.
+    """
+    p = params or VisualParams()
+    started = time.perf_counter()
+    out = Path(out_dir) if out_dir is not None else None
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        raise CorruptedMediaError(str(path), f"cannot open: {exc}") from exc
+    with container:
+        if not container.streams.video:
+            raise NoVideoStreamError(str(path), "no video stream")
+        vs = next(
+            (s for s in container.streams.video if not (s.disposition & av.stream.Disposition.attached_pic)),
+            container.streams.video[0],
+        )
+        vs.thread_type = "AUTO"
+        tb = vs.time_base or Fraction(1, 1000)
+        codec = vs.codec_context.name
+        fps = float(vs.average_rate or vs.guessed_rate or 0) or 25.0
+        if origin_s is None:
+            origin_s = (container.start_time or 0) / 1_000_000 if container.start_time is not None else 0.0
+        duration_hint = (
+            float(vs.duration * tb) if vs.duration else (container.duration or 0) / 1_000_000
+        )
+        vs_frames = int(vs.frames or 0)
+        vs_start = float(vs.start_time * tb) if vs.start_time is not None else origin_s
+        mode = p.mode
+        if mode == "exact" and p.keyframes_mode_over_s is not None and duration_hint > p.keyframes_mode_over_s:
+            mode = "keyframes"
+        if duration_hint > 0 and p.max_keyframes > 0:
+            interval = max(p.keyframe_interval_s, duration_hint / p.max_keyframes)
+        else:
+            interval = p.keyframe_interval_s
+        vp = VisualPass(p, out, rotation, origin_s)
+        vp.interval_s = interval
+
+        nonref = nonref_test_for(codec, vs.codec_context.extradata) if (p.skip_nonref and mode == "exact") else None
+        all_pts: list[int] | None = []
+        end_pts: int | None = None
+        skipped = 0
+        errors = 0
+        messages: list[str] = []
+        big_refs: deque[int] = deque(maxlen=16)
+        ref_sizes: deque[int] = deque(maxlen=4)
+        nonref_sizes: deque[int] = deque(maxlen=8)
+        frame_dur = int(round(1 / (fps * tb))) if fps and tb else 1
+        window = 8 * max(frame_dur, 1)
+        cctx = vs.codec_context
+
+        def decode(packet: av.Packet | None) -> None:
+            nonlocal errors
+            try:
+                frames = cctx.decode(packet)
+            except (av.FFmpegError, OSError) as exc:
+                errors += 1
+                if len(messages) < MAX_ERROR_MESSAGES:
+                    messages.append(str(exc))
+                return
+            for frame in frames:
+                fpts = frame.pts
+                if fpts is None:
+                    fpts = frame.dts
+                t = float(fpts * tb) if fpts is not None else len(vp.pts) / fps
+                vp.push(frame, t)
+
+        try:
+            for packet in container.demux(vs):
+                if packet.size == 0:
+                    # AVI marks a repeated frame with an empty packet: it counts as a frame, decodes to nothing
+                    if packet.pts is not None and all_pts is not None and packet.stream is vs:
+                        all_pts.append(packet.pts)
+                    continue
+                pts = packet.pts
+                if all_pts is not None:
+                    if pts is None:
+                        all_pts = None
+                        nonref = None  # cannot place skipped frames without timestamps
+                    else:
+                        all_pts.append(pts)
+                if pts is not None:
+                    e = pts + (packet.duration or frame_dur)
+                    end_pts = e if end_pts is None else max(end_pts, e)
+                if mode == "keyframes" and not packet.is_keyframe:
+                    skipped += 1
+                    continue
+                if nonref is not None and pts is not None:
+                    size = packet.size
+                    # A new shot cannot be predicted from the old one, so its first reference frame is a
+                    # spike in packet size against the last few reference frames (a gradual rise, as in a
+                    # fade or a camera move, is not). The unreferenced frames displayed just before such a
+                    # spike are decoded; elsewhere they are skipped.
+                    if nonref(memoryview(packet)):
+                        near_big = any(pts < b <= pts + window for b in big_refs)
+                        spike = len(nonref_sizes) >= 4 and size > 2 * p.big_packet_factor * max(nonref_sizes)
+                        nonref_sizes.append(size)
+                        if not near_big and not spike:
+                            skipped += 1
+                            continue
+                    else:
+                        if packet.is_keyframe or (len(ref_sizes) >= 2 and size > p.big_packet_factor * max(ref_sizes)):
+                            big_refs.append(pts)
+                        if not packet.is_keyframe:
+                            ref_sizes.append(size)
+                decode(packet)
+        except av.FFmpegError as exc:  # demuxer gave up (truncated file): keep what was decoded
+            errors += 1
+            if len(messages) < MAX_ERROR_MESSAGES:
+                messages.append(f"demux stopped: {exc}")
+        decode(None)
+        vp.finish()
+
+    if not vp.pts:
+        raise CorruptedMediaError(str(path), "no video frame could be decoded", errors=messages[:5])
+
+    all_pts_s = sorted(float(x * tb) for x in all_pts) if all_pts is not None and mode == "exact" else None
+    if all_pts_s is not None and len(all_pts_s) < len(vp.pts):
+        all_pts_s = None
+    total_frames = len(all_pts_s) if all_pts_s is not None else len(vp.pts) + (skipped if mode == "exact" else 0)
+
+    def index_of(pos: int) -> int:
+        return _frame_index(vp.pts, all_pts_s, pos)
+
+    def time_of(pos: int) -> float:
+        return round(vp.pts[pos] - origin_s, 6)
+
+    if end_pts is not None:
+        video_end = float(end_pts * tb)
+    else:
+        video_end = vp.pts[-1] + 1.0 / fps
+    video_end = max(video_end, vp.pts[-1] + 1e-3)
+
+    # transitions: content cuts + fades and hard cuts to/from black
+    fade_transitions, dark_runs = _fades(vp, index_of, time_of, p)
+    transitions: list[Transition] = []
+    black_cut_frames = {t.frame for t in fade_transitions if t.kind == "cut"}
+    for pos in vp.cuts:
+        f = index_of(pos)
+        if any(abs(f - b) <= 1 for b in black_cut_frames):
+            continue
+        exact = pos == 0 or index_of(pos) - index_of(pos - 1) == 1
+        transitions.append(
+            Transition(kind="cut", frame=f, end_frame=f, time_s=time_of(pos), end_time_s=time_of(pos),
+                       score=round(vp.cut_scores[pos], 3), exact=exact)
+        )
+    for t in fade_transitions:
+        if t.kind == "cut":
+            match = [pos for pos in vp.cuts if abs(index_of(pos) - t.frame) <= 1]
+            if match:
+                t.score = round(vp.cut_scores[match[0]], 3)
+        transitions.append(t)
+    transitions.sort(key=lambda t: (t.frame, t.kind))
+
+    # scene boundaries (decoded positions): content cuts and the edges of dark runs
+    bounds = set(vp.cuts)
+    for a, b in dark_runs:
+        if a > 0:
+            bounds.add(a)
+        if b + 1 < len(vp.pts):
+            bounds.add(b + 1)
+    starts = sorted({0, *bounds})
+    dark_pos = np.zeros(len(vp.pts), dtype=bool)
+    for a, b in dark_runs:
+        dark_pos[a : b + 1] = True
+    scenes: list[Scene] = []
+    for si, s in enumerate(starts):
+        e = starts[si + 1] - 1 if si + 1 < len(starts) else len(vp.pts) - 1
+        start_frame = 0 if si == 0 else index_of(s)
+        end_frame = (index_of(starts[si + 1]) - 1) if si + 1 < len(starts) else total_frames - 1
+        start_t = 0.0 if si == 0 else time_of(s)
+        if si == 0:
+            start_t = max(0.0, round(vp.pts[0] - origin_s, 6)) if vp.pts[0] - origin_s < 0.5 else time_of(0)
+            start_t = min(start_t, time_of(0))
+        end_t = time_of(starts[si + 1]) if si + 1 < len(starts) else round(video_end - origin_s, 6)
+        seg_lum = float(np.mean(vp.luma[s : e + 1]))
+        kind = "black" if bool(dark_pos[s : e + 1].all()) else "shot"
+        scenes.append(
+            Scene(index=si, kind=kind, start_frame=start_frame, end_frame=max(start_frame, end_frame),
+                  start_s=start_t, end_s=end_t, duration_s=round(end_t - start_t, 6),
+                  start_pts_s=round(vp.pts[s], 6), mean_luma=round(seg_lum, 2))
+        )
+    if scenes:
+        scenes[0].start_frame = 0
+
+    # keyframes: assign to scenes, mark the sharpest per scene
+    keyframes: list[Keyframe] = []
+    for ki, e in enumerate(vp.emitted):
+        si = bisect.bisect_right(starts, e.pos) - 1
+        keyframes.append(
+            Keyframe(index=ki, scene_index=si, frame=index_of(e.pos), time_s=time_of(e.pos),
+                     pts_s=round(vp.pts[e.pos], 6), reason="interval", sharpness=round(e.sharpness, 3),
+                     dhash=f"{e.hash:016x}", duplicate_of=e.duplicate_of, image=e.image, width=e.width,
+                     height=e.height, thumbnails=e.thumbnails)
+        )
+    for sc in scenes:
+        mine = [k for k in keyframes if k.scene_index == sc.index]
+        sc.keyframes = [k.index for k in mine]
+        if mine:
+            max(mine, key=lambda k: k.sharpness).reason = "scene_best"
+
+    contact = None
+    if out is not None and keyframes:
+        contact = _contact_sheet(out, keyframes, p)
+
+    # Loss is measured on the time axis: the header's duration against what actually decoded (frame counts
+    # in headers are unreliable for VFR and AVI files with repeated frames).
+    expected = expected_frames or (vs_frames or None)
+    lost_s = 0.0
+    if duration_hint > 0:
+        header_end = vs_start + duration_hint
+        lost_s = max(0.0, header_end - video_end)
+        if lost_s < 1.5 / fps:
+            lost_s = 0.0
+    lost = int(round(lost_s * fps))
+    lost_fraction = round(min(1.0, lost_s / duration_hint), 4) if duration_hint > 0 else 0.0
+    width, height = _frame_size(vp)
+    rot = vp.rotation or 0
+    disp_w, disp_h = (height, width) if rot in (90, 270) else (width, height)
+    return VisualResult(
+        video=VideoTimeline(width=width, height=height, display_width=disp_w, display_height=disp_h,
+                            rotation=rot, fps=round(fps, 6), start_pts_s=round(vp.pts[0], 6),
+                            origin_s=round(origin_s, 6), duration_s=round(video_end - origin_s, 6)),
+        scenes=scenes,
+        transitions=transitions,
+        keyframes=keyframes,
+        contact_sheet=contact,
+        decode=DecodeReport(mode=mode, codec=codec, frames_total=total_frames, frames_decoded=len(vp.pts),
+                            frames_skipped=skipped, decode_errors=errors, error_messages=messages,
+                            expected_frames=expected, lost_frames=lost, lost_s=round(lost_s, 3),
+                            lost_fraction=lost_fraction,
+                            elapsed_s=round(time.perf_counter() - started, 3)),
+        params=p,
+    )
+
+
+def _frame_size(vp: VisualPass) -> tuple[int, int]:
+    return vp.frame_size
+
+
+def _contact_sheet(out: Path, keyframes: list[Keyframe], p: VisualParams) -> str:
+    """A grid of keyframe thumbnails with their times, shown as the keyframes preview in the UI."""
+    shown = [k for k in keyframes if k.image is not None]
+    if len(shown) > p.contact_sheet_max_tiles:
+        idx = np.linspace(0, len(shown) - 1, p.contact_sheet_max_tiles).round().astype(int)
+        shown = [shown[i] for i in sorted(set(idx.tolist()))]
+    tw = p.contact_sheet_tile_width
+    tiles = []
+    for k in shown:
+        src = out / (next(iter(k.thumbnails.values())) if k.thumbnails else k.image)
+        with Image.open(src) as im:
+            im = im.convert("RGB")
+            im.thumbnail((tw, tw), Image.Resampling.BILINEAR)
+            tiles.append((k, im.copy()))
+    th = max(im.height for _, im in tiles) + 18
+    cols = min(p.contact_sheet_columns, len(tiles))
+    rows = -(-len(tiles) // cols)
+    sheet = Image.new("RGB", (cols * (tw + 4) + 4, rows * (th + 4) + 4), (24, 24, 24))
+    draw = ImageDraw.Draw(sheet)
+    for i, (k, im) in enumerate(tiles):
+        x = 4 + (i % cols) * (tw + 4)
+        y = 4 + (i // cols) * (th + 4)
+        sheet.paste(im, (x + (tw - im.width) // 2, y))
+        m, s = divmod(k.time_s, 60)
+        draw.text((x + 2, y + th - 16), f"#{k.index} s{k.scene_index} {int(m):02d}:{s:05.2f}", fill=(230, 230, 230))
+    rel = "keyframes/contact_sheet.jpg"
+    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out / rel, quality=85)
+    return rel

@@ -1,0 +1,232 @@
+"""Registering a source: the record of where a media file came from, stored as ``<key>/source.json``.
+
+A source is named by the content fingerprint of its bytes (:mod:`media_assets.core.fingerprint`), so the same
+bytes dropped in the inbox folder and in an S3 bucket are one partition; every other URI where the same bytes
+were seen is kept in ``aliases``.
+
+What a file *is* is decided by probing its content in the assets, never by its extension; the sensors only use
+a configurable include glob list (:data:`DEFAULT_INCLUDE_GLOBS`) to ignore obviously unrelated files, and skip
+hidden and temporary files (:func:`is_candidate_name`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import stat
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from media_assets.core.fingerprint import fingerprint_ranges, partition_key_for
+
+SOURCE_NAME = "source.json"
+
+VIDEO_EXTENSIONS: tuple[str, ...] = (
+    "mp4", "mov", "mkv", "webm", "avi", "m4v", "mpg", "mpeg", "ts", "mts", "m2ts", "wmv", "flv", "3gp", "ogv",
+    "mxf",
+)  # fmt: skip
+AUDIO_EXTENSIONS: tuple[str, ...] = (
+    "mp3", "wav", "flac", "ogg", "oga", "opus", "m4a", "aac", "wma", "aiff", "aif",
+)  # fmt: skip
+DEFAULT_INCLUDE_GLOBS: tuple[str, ...] = tuple(f"*.{ext}" for ext in (*VIDEO_EXTENSIONS, *AUDIO_EXTENSIONS))
+TEMP_SUFFIXES = (".part", ".tmp", ".crdownload")
+DEFAULT_SETTLE_SECONDS = 2.0
+
+
+class SourceChangedError(OSError):
+    """The file changed (size or mtime) while it was being fingerprinted: try again later."""
+
+
+class SourceRecord(BaseModel):
+    """Where a partition's bytes came from (``<key>/source.json``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    key: str = Field(description="Partition key (from the fingerprint).")
+    uri: str = Field(description="Where the bytes were first seen: absolute local path or s3://bucket/key.")
+    size_bytes: int
+    mtime: str = Field(description="Modification time (S3: LastModified), ISO 8601 UTC.")
+    fingerprint: str = Field(description="Content fingerprint (hex).")
+    etag: str | None = Field(default=None, description="S3 ETag (without quotes), if from S3.")
+    registered_at: str = Field(description="When this record was written, ISO 8601 UTC.")
+    aliases: list[str] = Field(default_factory=list, description="Other URIs where the same bytes were seen.")
+
+
+class _SourceStore(Protocol):
+    def put_bytes_if_absent(self, key: str, name: str, data: bytes) -> bool: ...
+    def put_json(self, key: str, name: str, obj: Any) -> str: ...
+    def get_bytes(self, key: str, name: str) -> bytes: ...
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------------------------------------------
+
+
+def iso_utc(value: datetime | float | None = None) -> str:
+    """ISO 8601 UTC with a ``Z`` suffix (now if ``value`` is None; floats are POSIX seconds)."""
+    if value is None:
+        dt = datetime.now(UTC)
+    elif isinstance(value, datetime):
+        dt = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    else:
+        dt = datetime.fromtimestamp(float(value), UTC)
+    return dt.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def iso_utc_ns(ns: int) -> str:
+    """ISO 8601 UTC from POSIX nanoseconds (exact to the microsecond)."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    dt = datetime.fromtimestamp(seconds, UTC) + timedelta(microseconds=rest // 1000)
+    return dt.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def is_candidate_name(name: str, include: Sequence[str] = DEFAULT_INCLUDE_GLOBS) -> bool:
+    """Whether a file name (or an S3 key: its last segment is used) should be picked up by a sensor.
+
+    Hidden files (``.name``) and temporary downloads (``.part``, ``.tmp``, ``.crdownload``) are skipped; the
+    rest must match one of the ``include`` globs (case-insensitive, matched against the base name).
+    """
+    base = name.rsplit("/", 1)[-1]
+    if not base or base.startswith("."):
+        return False
+    lower = base.lower()
+    if lower.endswith(TEMP_SUFFIXES):
+        return False
+    return any(fnmatch.fnmatchcase(lower, pattern.lower()) for pattern in include)
+
+
+def _read_exact(fh: BinaryIO, start: int, length: int) -> bytes:
+    fh.seek(start)
+    parts = []
+    remaining = length
+    while remaining > 0:
+        chunk = fh.read(remaining)
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Describing sources
+# --------------------------------------------------------------------------------------------------------------
+
+
+def describe_local(path: str | os.PathLike[str], *, expect: tuple[int, int] | None = None) -> SourceRecord:
+    """Fingerprint a local file and describe it.
+
+    ``expect`` is an optional ``(size, mtime_ns)`` seen earlier (e.g. by a sensor's directory walk). Raises
+    :class:`SourceChangedError` if the file differs from ``expect`` or changes while it is being read,
+    ``FileNotFoundError``/``PermissionError``/``IsADirectoryError`` as usual.
+    """
+    p = Path(path).expanduser().absolute()
+    with p.open("rb") as fh:
+        before = os.fstat(fh.fileno())
+        if not stat.S_ISREG(before.st_mode):
+            raise IsADirectoryError(f"{p}: not a regular file")
+        if expect is not None and (before.st_size, before.st_mtime_ns) != tuple(expect):
+            raise SourceChangedError(f"{p}: changed since it was listed")
+        fingerprint = fingerprint_ranges(before.st_size, lambda start, length: _read_exact(fh, start, length))
+        after = os.fstat(fh.fileno())
+    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+        raise SourceChangedError(f"{p}: changed while it was being read")
+    return SourceRecord(
+        key=partition_key_for(fingerprint),
+        uri=str(p),
+        size_bytes=before.st_size,
+        mtime=iso_utc_ns(before.st_mtime_ns),
+        fingerprint=fingerprint,
+        etag=None,
+        registered_at=iso_utc(),
+    )
+
+
+def describe_s3(
+    client: Any,
+    bucket: str,
+    key: str,
+    size: int | None = None,
+    etag: str | None = None,
+    last_modified: datetime | None = None,
+) -> SourceRecord:
+    """Fingerprint an S3 object with range GETs (a few MiB at most, never the whole of a big object).
+
+    Missing ``size``/``etag``/``last_modified`` are read with a HEAD. Every range GET carries ``If-Match`` with
+    the ETag, so an object replaced while it is being fingerprinted fails (``PreconditionFailed``) instead of
+    mixing two versions.
+    """
+    if size is None or etag is None or last_modified is None:
+        head = client.head_object(Bucket=bucket, Key=key)
+        size = int(head["ContentLength"]) if size is None else size
+        etag = head.get("ETag") if etag is None else etag
+        last_modified = head.get("LastModified") if last_modified is None else last_modified
+    quoted = etag if not etag or etag.startswith('"') else f'"{etag}"'
+
+    def read(start: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes={start}-{start + length - 1}"}
+        if quoted:
+            kwargs["IfMatch"] = quoted
+        body = client.get_object(**kwargs)["Body"]
+        try:
+            return body.read()
+        finally:
+            body.close()
+
+    fingerprint = fingerprint_ranges(int(size), read)
+    return SourceRecord(
+        key=partition_key_for(fingerprint),
+        uri=f"s3://{bucket}/{key}",
+        size_bytes=int(size),
+        mtime=iso_utc(last_modified),
+        fingerprint=fingerprint,
+        etag=etag.strip('"') if etag else None,
+        registered_at=iso_utc(),
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Registering
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _record_bytes(record: SourceRecord) -> bytes:
+    # Same encoding as the media store's put_json: sorted keys, indent 2, UTF-8.
+    text = json.dumps(record.model_dump(mode="json"), sort_keys=True, indent=2, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def register_source(store_backend: _SourceStore, record: SourceRecord) -> bool:
+    """Write ``<key>/source.json`` if absent (atomic create; returns True when new).
+
+    If it exists, ``record.uri`` (and its aliases) are added to the stored ``aliases`` unless already the
+    stored ``uri`` or an alias (idempotent), and False is returned. Raises ``ValueError`` if the stored record
+    has a different fingerprint for the same key (an 80-bit key collision, or a corrupted record).
+    """
+    if store_backend.put_bytes_if_absent(record.key, SOURCE_NAME, _record_bytes(record)):
+        return True
+    existing = load_source(store_backend, record.key)
+    if existing.fingerprint != record.fingerprint:
+        raise ValueError(
+            f"partition key {record.key} is already used by different content "
+            f"({existing.uri}, fingerprint {existing.fingerprint[:16]}...)"
+        )
+    known = {existing.uri, *existing.aliases}
+    new = [uri for uri in (record.uri, *record.aliases) if uri not in known]
+    if new:
+        existing.aliases.extend(dict.fromkeys(new))
+        store_backend.put_json(record.key, SOURCE_NAME, existing.model_dump(mode="json"))
+    return False
+
+
+def load_source(store_backend: _SourceStore, key: str) -> SourceRecord:
+    """Read ``<key>/source.json``."""
+    return SourceRecord.model_validate_json(store_backend.get_bytes(key, SOURCE_NAME))

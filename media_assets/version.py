@@ -1,0 +1,18 @@
+"""Code versions recorded in every materialization, so reprocessing can select what is out of date.
+
+Bump an asset's version when a change alters its output.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    PACKAGE_VERSION = version("media-assets")
+except PackageNotFoundError:  # running from a source tree
+    PACKAGE_VERSION = "0.0.0"
+
+CODE_VERSIONS: dict[str, str] = {
+    "media_metadata": "1",
+    "audio": "1",
+    "scenes": "1",
+    "keyframes": "1",
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One setup command: system tools, a virtualenv in .venv, CPU torch, the project and its dev tools.
+# Fast when already done: a stamp records the hash of the files that define the environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${MEDIA_ASSETS_VENV:-.venv}"
+PY="${PYTHON:-python3}"
+
+need_apt=()
+command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need_apt+=(sox)
+if ((${#need_apt[@]})); then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need_apt[*]} (test media generation)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "setup: warning: ${need_apt[*]} missing; tests that generate media will fail" >&2
+  fi
+fi
+
+stamp_src="$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -c1-16)"
+stamp="$VENV/.media-assets-setup"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_src" ] && "$VENV/bin/python" -c "import media_assets" 2>/dev/null; then
+  echo "setup: up to date ($VENV)"
+  exit 0
+fi
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+"${PIP[@]}" --upgrade pip setuptools wheel
+# torch first from the local CPU wheel; the constraint keeps every later install on it.
+"${PIP[@]}" torch==2.13.0
+"${PIP[@]}" -c constraints.txt -e ".[dev,bench]"
+echo "$stamp_src" > "$stamp"
+echo "setup: done ($VENV)"

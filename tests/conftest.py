@@ -1,0 +1,34 @@
+"""Shared fixtures: real media from ../shared/media (override with MEDIA_ASSETS_TEST_MEDIA)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MEDIA_DIR = Path(os.environ.get("MEDIA_ASSETS_TEST_MEDIA", REPO_ROOT.parent / "shared" / "media")).resolve()
+
+
+@pytest.fixture(scope="session")
+def media_dir() -> Path:
+    if not (MEDIA_DIR / "truth.json").exists():
+        pytest.fail(f"test media not found at {MEDIA_DIR}; set MEDIA_ASSETS_TEST_MEDIA")
+    return MEDIA_DIR
+
+
+@pytest.fixture(scope="session")
+def truth(media_dir: Path) -> dict:
+    return json.loads((media_dir / "truth.json").read_text())
+
+
+def ffmpeg(*args: str) -> None:
+    """Run the system ffmpeg (installed by scripts/setup.sh) to generate media of a known shape."""
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        pytest.fail("ffmpeg not found; run scripts/setup.sh")
+    subprocess.run([exe, "-v", "error", "-y", *args], check=True)
