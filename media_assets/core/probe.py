@@ -15,7 +15,7 @@ import os
 import re
 import struct
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
@@ -75,6 +75,7 @@ _NON_MEDIA_MAGIC = (
     (b"\x7fELF", "an executable (ELF)"),
 )
 
+_ISOBMFF_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid", b"styp"}
 _UNSPECIFIED_LAYOUT = re.compile(r"^\d+ channels$")
 _PCM_DEPTH = re.compile(r"^pcm_[suf](\d+)")
 
@@ -228,6 +229,16 @@ def _sniff_non_media(path: str) -> str | None:
     return None
 
 
+def _looks_like_isobmff(path: str) -> bool:
+    """Does the file start with an MP4/MOV box (so a missing moov really means a truncated MP4)?"""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return len(head) >= 8 and head[4:8] in _ISOBMFF_BOXES
+
+
 def _open_error(path: str, exc: Exception, logs: list[tuple[int, str, str]]) -> MediaError:
     """Translate an av.open failure into a typed error that says what is wrong in plain words."""
     log = getattr(exc, "log", None)
@@ -240,7 +251,7 @@ def _open_error(path: str, exc: Exception, logs: list[tuple[int, str, str]]) -> 
         return SourceNotFoundError(path, "file not found", **details)
     if isinstance(exc, PermissionError):
         return SourceNotFoundError(path, "file cannot be read (permission denied)", **details)
-    if any("moov atom not found" in line for line in lines):
+    if any("moov atom not found" in line for line in lines) and _looks_like_isobmff(path):
         return CorruptedMediaError(
             path,
             "the MP4/MOV index (moov atom) is missing: the file is truncated or was not finalised "
@@ -250,10 +261,10 @@ def _open_error(path: str, exc: Exception, logs: list[tuple[int, str, str]]) -> 
     what = _sniff_non_media(path)
     if what is not None:
         return UnsupportedFormatError(path, f"content is {what}, not a video or audio file", **details)
-    reason = f"; {lines[-1]}" if lines else ""
-    return CorruptedMediaError(
-        path, f"FFmpeg cannot open the file: {ffmpeg_message}{reason} (corrupted or not a media file)", **details
-    )
+    # FFmpeg's log line goes to details only: when no demuxer recognised the content, FFmpeg falls back to
+    # the one matching the file extension, whose complaint ("moov atom not found" for any *.mp4) misleads.
+    problem = f"FFmpeg cannot open the file ({ffmpeg_message}): corrupted, or not a recognised media format"
+    return CorruptedMediaError(path, problem, **details)
 
 
 def check_source(path: str | Path, limits: Limits | None = None) -> int:
@@ -326,7 +337,7 @@ def _stream_duration(stream: Any, tags: dict[str, str]) -> float | None:
 
 def normalise_rotation(degrees: float) -> int:
     """Snap an angle to the nearest multiple of 90 in [0, 360)."""
-    return int(round(degrees / 90.0)) * 90 % 360
+    return round(degrees / 90.0) * 90 % 360
 
 
 def _first_frame(container: InputContainer, stream: Any) -> Any | None:
@@ -360,10 +371,8 @@ def _video_facts(s: Any, tags: dict[str, str], first_frame: Any | None) -> dict[
         height = height or first_frame.height
     if rotation == 0 and "rotate" in tags:
         # legacy tag: clockwise degrees (FFmpeg < 5 exported -displaymatrix rotation here)
-        try:
+        with suppress(ValueError):
             rotation = normalise_rotation(-float(tags["rotate"]))
-        except ValueError:
-            pass
     components = _safe(lambda: VideoFormat(pix_fmt).components, ()) if pix_fmt else ()
     alpha_tag = next((v for k, v in tags.items() if k.lower() == "alpha_mode"), None)
     swap = rotation in (90, 270)
@@ -472,21 +481,30 @@ def wav_declared_duration(path: str) -> float | None:
     return None
 
 
-def duration_from_packets(path: str, start_s: float) -> float | None:
-    """Span from ``start_s`` to the end of the last packet, by demuxing (no decoding) the whole file."""
-    end: Fraction | None = None
+def scan_packets(path: str) -> dict[int, tuple[float, float]]:
+    """Per stream, (first timestamp, end of last packet) in seconds, by demuxing (no decoding) the file.
+
+    Used only when neither the container nor the streams declare a duration (e.g. WebM written by a
+    browser's MediaRecorder). Reading stops quietly at damage: what was read before it is kept.
+    """
+    spans: dict[int, list[Fraction]] = {}
     try:
         with av.open(os.path.abspath(path), metadata_errors="replace") as c:
             for packet in c.demux():
                 ts = packet.pts if packet.pts is not None else packet.dts
                 if ts is None or packet.time_base is None:
                     continue
-                e = (ts + (packet.duration or 0)) * packet.time_base
-                if end is None or e > end:
-                    end = e
+                start = ts * packet.time_base
+                end = (ts + (packet.duration or 0)) * packet.time_base
+                span = spans.get(packet.stream_index)
+                if span is None:
+                    spans[packet.stream_index] = [start, end]
+                else:
+                    span[0] = min(span[0], start)
+                    span[1] = max(span[1], end)
     except (av.error.FFmpegError, OSError):
-        pass  # keep what was read before the damage
-    return None if end is None else max(0.0, float(end) - start_s)
+        pass
+    return {i: (float(a), float(b)) for i, (a, b) in spans.items()}
 
 
 def _describe_streams(streams: list[StreamInfo]) -> str:
@@ -564,18 +582,29 @@ def probe(path: str | Path, limits: Limits | None = None) -> MediaInfo:
     duration, source = container_duration, "container"
     if duration is None or duration <= 0:
         stream_durations = [
-            s.duration_s for s in streams if s.duration_s and s.kind in ("video", "audio") and not s.attached_pic
+            s.duration_s
+            for s in streams
+            if s.duration_s and s.kind in ("video", "audio") and not s.attached_pic
         ]
         if stream_durations:
             duration, source = max(stream_durations), "stream"
         else:
-            duration, source = duration_from_packets(p, start_s), "packets"
+            spans = scan_packets(p)
+            ends = [end for _, end in spans.values()]
+            duration, source = (max(0.0, max(ends) - start_s) if ends else None), "packets"
+            streams = [
+                s.model_copy(update={"duration_s": _round(spans[s.index][1] - spans[s.index][0])})
+                if s.duration_s is None and s.index in spans
+                else s
+                for s in streams
+            ]
     declared = wav_declared_duration(p) if "wav" in fmt_name.split(",") else None
     info = info.model_copy(
         update={
             "duration_s": _round(duration),
             "duration_source": source if duration is not None else None,
             "declared_duration_s": _round(declared),
+            "streams": streams,
         }
     )
     limits.check_duration(p, duration)

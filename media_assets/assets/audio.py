@@ -1,0 +1,68 @@
+"""``audio``: 16 kHz mono PCM WAV for the speech models, aligned with the container's timeline."""
+
+
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+
+from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, load_media_info, source_path
+from media_assets.assets.runner import require_ok, run_partitions
+from media_assets.core.audio import extract_audio
+from media_assets.version import CODE_VERSIONS
+from resources.media_store import MediaStore
+from resources.processing import ProcessingSettings
+
+AUDIO_CHECK = "audio_duration_matches_container"
+
+
+@dg.asset(
+    partitions_def=PARTITIONS,
+    backfill_policy=BACKFILL_POLICY,
+    group_name=GROUP,
+    code_version=CODE_VERSIONS["audio"],
+    deps=["media_metadata"],
+    kinds={"python", "ffmpeg"},
+    check_specs=[dg.AssetCheckSpec(AUDIO_CHECK, asset="audio", blocking=False,
+                                   description="audio.wav lasts as long as the container's audio stream says "
+                                   "(within 0.1 s or 2%), unless the file is truncated and the loss is recorded")],
+    description="16 kHz mono PCM WAV of the main audio stream (correct downmix), plus audio.json with the "
+    "source format, the alignment offset and any loss. Inputs without audio record has_audio=false.",
+)
+def audio(context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings):
+    check_failures: dict[str, str] = {}
+
+    def work(key: str) -> dict:
+        require_ok(media_store, key, "media_metadata")
+        info = load_media_info(media_store, key)
+        if not info.has_audio:
+            out = media_store.put_json(key, "audio.json", {"has_audio": False, "reason": "no audio stream"})
+            return {"audio": {"dagster/uri": out, "has_audio": False}}
+        path, _ = source_path(media_store, key)
+        with tempfile.TemporaryDirectory(prefix="media-assets-audio-") as tmp:
+            wav = Path(tmp) / "audio.wav"
+            storage = Path(tmp) / f"audio.{processing.storage_format}" if processing.storage_format else None
+            result = extract_audio(path, wav, limits=processing.limits(), loudnorm=processing.loudnorm,
+                                   storage_format=processing.storage_format, storage_path=storage)
+            wav_uri = media_store.put_file(key, "audio.wav", wav)
+            if storage is not None:
+                media_store.put_file(key, storage.name, storage)
+        data = result.model_dump(mode="json")
+        data.update({"has_audio": True, "path": "audio.wav"})
+        media_store.put_json(key, "audio.json", data)
+        expected = result.expected_duration_s
+        if expected and result.lost_s < 0.05:
+            tol = max(0.1, 0.02 * expected)
+            if abs(result.duration_s - expected) > tol:
+                check_failures[key] = f"audio {result.duration_s:.3f}s vs container {expected:.3f}s"
+        return {"audio": {"dagster/uri": wav_uri, "has_audio": True, "duration_s": result.duration_s,
+                          "source_codec": result.source_codec or "", "source_channels": result.source_channels or 0,
+                          "lost_s": result.lost_s, "decode_errors": result.decode_error_count}}
+
+    outcome = run_partitions(context, ["audio"], media_store, processing, work)
+    yield dg.MaterializeResult(asset_key="audio")
+    yield dg.AssetCheckResult(
+        asset_key="audio", check_name=AUDIO_CHECK, passed=not check_failures,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"checked_partitions": len(outcome.ok), "mismatches": dg.MetadataValue.json(check_failures)},
+    )

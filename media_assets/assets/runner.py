@@ -1,0 +1,113 @@
+"""Per-partition execution shared by every asset.
+
+An asset step may cover one partition (a sensor's run) or many (a backfill or a CLI batch with
+``BackfillPolicy.multi_run``). Each partition is processed on its own: a bad file is recorded on its
+partition (``<key>/errors/<asset>.json`` plus ``status: failed`` metadata and a log line naming the file)
+and the others carry on. A single-partition run fails on a bad file, so that Dagster shows the partition as
+failed; a multi-partition run only fails when every partition failed.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from media_assets.errors import MediaError
+from media_assets.version import CODE_VERSIONS, PACKAGE_VERSION
+from resources.media_store import MediaStore
+from resources.processing import ProcessingSettings
+
+
+class UpstreamFailed(Exception):
+    """An upstream asset recorded a failure for this partition, so there is nothing to build on."""
+
+    def __init__(self, key: str, upstream: str, error: dict[str, Any]) -> None:
+        self.upstream = upstream
+        self.error = error
+        super().__init__(f"{key}: upstream {upstream} failed: {error.get('problem', error)}")
+
+
+@dataclass
+class PartitionOutcome:
+    ok: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> metadata
+    failed: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> error record
+
+
+def error_record(exc: BaseException, key: str, asset: str) -> dict[str, Any]:
+    if isinstance(exc, MediaError):
+        rec = exc.to_dict()
+    elif isinstance(exc, UpstreamFailed):
+        rec = {"code": "upstream_failed", "file": exc.error.get("file"), "problem": str(exc),
+               "details": {"upstream": exc.upstream, "upstream_error": exc.error}}
+    else:  # a bug or an environment problem: keep the traceback for the report
+        rec = {"code": "internal_error", "file": None, "problem": f"{type(exc).__name__}: {exc}",
+               "details": {"traceback": traceback.format_exc(limit=8)}}
+    rec.update({"partition": key, "asset": asset, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    return rec
+
+
+def provenance(asset: str, settings: ProcessingSettings) -> dict[str, Any]:
+    return {
+        "media_assets/code_version": CODE_VERSIONS[asset],
+        "media_assets/package_version": PACKAGE_VERSION,
+        "media_assets/preset": settings.preset_name,
+    }
+
+
+def require_ok(store: MediaStore, key: str, upstream: str) -> None:
+    """Raise UpstreamFailed if ``upstream`` recorded an error for ``key`` and wrote no output."""
+    name = f"errors/{upstream}.json"
+    if store.exists(key, name):
+        raise UpstreamFailed(key, upstream, store.get_json(key, name))
+
+
+def run_partitions(
+    context: dg.AssetExecutionContext,
+    assets: list[str],
+    store: MediaStore,
+    settings: ProcessingSettings,
+    work: Callable[[str], dict[str, dict[str, Any]]],
+) -> PartitionOutcome:
+    """Run ``work(key)`` for every partition of the step; ``work`` returns metadata per asset name."""
+    outcome = PartitionOutcome()
+    keys = list(context.partition_keys)
+    for key in keys:
+        started = time.perf_counter()
+        try:
+            per_asset = work(key)
+        except Exception as exc:  # noqa: BLE001 - one bad partition must not stop the others
+            rec = error_record(exc, key, assets[0])
+            outcome.failed[key] = rec
+            for asset in assets:
+                store.put_json(key, f"errors/{asset}.json", {**rec, "asset": asset})
+                context.add_asset_metadata(
+                    {"status": "failed", "error_code": rec["code"], "error": rec["problem"],
+                     **provenance(asset, settings)},
+                    asset_key=asset, partition_key=key,
+                )
+            context.log.error(f"[{key}] {', '.join(assets)} failed: {rec['problem']}")
+            continue
+        elapsed = round(time.perf_counter() - started, 3)
+        for asset in assets:
+            if store.exists(key, f"errors/{asset}.json"):  # an earlier failure is superseded
+                store.backend.delete_prefix(key, f"errors/{asset}.json")
+            meta = {"status": "ok", "elapsed_s": elapsed, **provenance(asset, settings), **per_asset.get(asset, {})}
+            context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
+        outcome.ok[key] = per_asset
+    if outcome.failed and (len(keys) == 1 or not outcome.ok):
+        first = next(iter(outcome.failed.values()))
+        raise dg.Failure(
+            description=f"{len(outcome.failed)} of {len(keys)} partition(s) failed; first: {first['problem']}",
+            metadata={"failed_partitions": dg.MetadataValue.json(outcome.failed)},
+        )
+    if outcome.failed:
+        context.log.warning(
+            f"{len(outcome.failed)} of {len(keys)} partitions failed and were recorded: "
+            + ", ".join(sorted(outcome.failed))
+        )
+    return outcome

@@ -1,0 +1,152 @@
+"""``scenes`` and ``keyframes``: both from one decode of the video (``media_assets.core.visual``)."""
+
+
+import base64
+import io
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+from PIL import Image
+
+from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, load_media_info, source_path
+from media_assets.assets.runner import require_ok, run_partitions
+from media_assets.core.visual import analyze_video
+from media_assets.version import CODE_VERSIONS
+from resources.media_store import MediaStore
+from resources.processing import ProcessingSettings
+
+SCENES_CHECK = "scenes_tile_the_video"
+KEYFRAMES_CHECK = "keyframes_inside_their_scene"
+
+
+def _preview_markdown(path: Path, max_side: int = 900) -> str:
+    """The contact sheet as an inline image, so the UI shows it on the materialization."""
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        im.thumbnail((max_side, max_side))
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=70)
+    return f"![contact sheet](data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode()})"
+
+
+def tiling_problems(scenes: list[dict], frames_total: int, duration_s: float) -> list[str]:
+    """Scenes must cover the whole video, in order, without gap or overlap (frames and seconds)."""
+    problems = []
+    if not scenes:
+        return ["no scenes"] if frames_total else []
+    if scenes[0]["start_frame"] != 0:
+        problems.append(f"first scene starts at frame {scenes[0]['start_frame']}")
+    for a, b in zip(scenes, scenes[1:], strict=False):
+        if b["start_frame"] != a["end_frame"] + 1:
+            problems.append(f"frames: scene {a['index']} ends {a['end_frame']}, next starts {b['start_frame']}")
+        if abs(b["start_s"] - a["end_s"]) > 1e-6:
+            problems.append(f"time: scene {a['index']} ends {a['end_s']}, next starts {b['start_s']}")
+    if scenes[-1]["end_frame"] != frames_total - 1:
+        problems.append(f"last scene ends at frame {scenes[-1]['end_frame']} of {frames_total}")
+    if abs(scenes[-1]["end_s"] - duration_s) > 1e-3:
+        problems.append(f"last scene ends at {scenes[-1]['end_s']} s, video at {duration_s} s")
+    return problems
+
+
+def keyframe_problems(scenes: list[dict], keyframes: list[dict]) -> list[str]:
+    problems = []
+    for k in keyframes:
+        s = scenes[k["scene_index"]]
+        if not (s["start_frame"] <= k["frame"] <= s["end_frame"] and s["start_s"] <= k["time_s"] < s["end_s"]):
+            problems.append(f"keyframe {k['index']} (frame {k['frame']}) outside scene {s['index']}")
+    return problems
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("scenes", deps=["media_metadata"], group_name=GROUP, code_version=CODE_VERSIONS["scenes"],
+                     kinds={"python", "ffmpeg"},
+                     description="Shots with cuts and fades to/from black (frame-exact, PTS timestamps) "
+                     "in scenes.json; black gaps are scenes of kind 'black'."),
+        dg.AssetSpec("keyframes", deps=["media_metadata"], group_name=GROUP,
+                     code_version=CODE_VERSIONS["keyframes"], kinds={"python", "ffmpeg"},
+                     description="Per-scene sharpest frame plus interval samples, dHash-deduplicated, as "
+                     "JPEGs with thumbnails and a contact sheet; keyframes.json lists them."),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(SCENES_CHECK, asset="scenes", blocking=False),
+        dg.AssetCheckSpec(KEYFRAMES_CHECK, asset="keyframes", blocking=False),
+    ],
+    partitions_def=PARTITIONS,
+    backfill_policy=BACKFILL_POLICY,
+    can_subset=False,
+)
+def visual_pass(context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings):
+    tiling: dict[str, list[str]] = {}
+    inside: dict[str, list[str]] = {}
+    params = processing.visual_params()
+
+    def work(key: str) -> dict:
+        require_ok(media_store, key, "media_metadata")
+        info = load_media_info(media_store, key)
+        if not info.has_video or info.is_still_image:
+            empty = {"has_video": False, "reason": "no video stream"}
+            s_uri = media_store.put_json(key, "scenes.json", {**empty, "scenes": [], "transitions": []})
+            k_uri = media_store.put_json(key, "keyframes.json", {**empty, "keyframes": []})
+            return {"scenes": {"dagster/uri": s_uri, "has_video": False},
+                    "keyframes": {"dagster/uri": k_uri, "has_video": False}}
+        path, _ = source_path(media_store, key)
+        v = info.video
+        with tempfile.TemporaryDirectory(prefix="media-assets-visual-") as tmp:
+            result = analyze_video(path, tmp, params, origin_s=info.start_time_s)
+            scenes_doc = {
+                "has_video": True,
+                "video": result.video.model_dump(mode="json"),
+                "decode": result.decode.model_dump(mode="json"),
+                "params": params.model_dump(mode="json"),
+                "scenes": [s.model_dump(mode="json") for s in result.scenes],
+                "transitions": [t.model_dump(mode="json") for t in result.transitions],
+            }
+            kf_doc = {
+                "has_video": True,
+                "video": result.video.model_dump(mode="json"),
+                "contact_sheet": result.contact_sheet,
+                "keyframes": [k.model_dump(mode="json") for k in result.keyframes],
+            }
+            preview = _preview_markdown(Path(tmp) / result.contact_sheet) if result.contact_sheet else None
+            # images first, then the JSON that points at them: a reader never sees a list of missing files
+            kf_dir = Path(tmp) / "keyframes"
+            if kf_dir.exists():
+                media_store.backend.publish_dir(key, "keyframes", kf_dir, replace=True)
+            elif media_store.backend.list(key, "keyframes/"):
+                media_store.backend.delete_prefix(key, "keyframes/")
+        s_uri = media_store.put_json(key, "scenes.json", scenes_doc)
+        k_uri = media_store.put_json(key, "keyframes.json", kf_doc)
+        tp = tiling_problems(scenes_doc["scenes"], result.decode.frames_total, result.video.duration_s)
+        kp = keyframe_problems(scenes_doc["scenes"], kf_doc["keyframes"])
+        if tp:
+            tiling[key] = tp
+        if kp:
+            inside[key] = kp
+        cuts = sum(1 for t in result.transitions if t.kind == "cut")
+        fades = len(result.transitions) - cuts
+        d = result.decode
+        scenes_meta = {
+            "dagster/uri": s_uri, "has_video": True, "scenes": len(result.scenes), "cuts": cuts, "fades": fades,
+            "frames": d.frames_total, "frames_decoded": d.frames_decoded, "decode_mode": d.mode,
+            "decode_errors": d.decode_errors, "lost_s": d.lost_s, "visual_pass_s": d.elapsed_s,
+            "codec": v.codec if v else "",
+        }
+        kf_meta = {
+            "dagster/uri": k_uri, "has_video": True, "keyframes": len(result.keyframes),
+            "duplicates": sum(1 for k in result.keyframes if k.duplicate_of is not None),
+        }
+        if preview:
+            kf_meta["preview"] = dg.MetadataValue.md(preview)
+        return {"scenes": scenes_meta, "keyframes": kf_meta}
+
+    outcome = run_partitions(context, ["scenes", "keyframes"], media_store, processing, work)
+    yield dg.MaterializeResult(asset_key="scenes")
+    yield dg.MaterializeResult(asset_key="keyframes")
+    yield dg.AssetCheckResult(asset_key="scenes", check_name=SCENES_CHECK, passed=not tiling,
+                              metadata={"checked_partitions": len(outcome.ok),
+                                        "problems": dg.MetadataValue.json(tiling)})
+    yield dg.AssetCheckResult(asset_key="keyframes", check_name=KEYFRAMES_CHECK, passed=not inside,
+                              metadata={"checked_partitions": len(outcome.ok),
+                                        "problems": dg.MetadataValue.json(inside)})

@@ -1,0 +1,267 @@
+"""``media-assets``: process files and folders through the Dagster assets, or start the UI.
+
+``process`` registers every input as a ``videos`` partition in the local Dagster instance and materializes
+the selected assets in a few multi-partition runs (the same code path as a backfill), then prints a summary.
+It processes every input even when some fail and exits non-zero if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+ASSETS = ("media_metadata", "audio", "scenes", "keyframes")
+OUTPUT_OF = {"media_metadata": "media_metadata.json", "audio": "audio.json", "scenes": "scenes.json",
+             "keyframes": "keyframes.json"}
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _iter_inputs(paths: Sequence[str]) -> Iterable[tuple[str, Path | None, str | None]]:
+    """(given, file, problem): folders are walked for media names, files are taken as given."""
+    from media_assets.sources import is_candidate_name
+
+    for given in paths:
+        p = Path(given)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if is_candidate_name(name):
+                        yield str(Path(root) / name), Path(root) / name, None
+        elif p.is_file():
+            yield given, p, None
+        else:
+            yield given, None, "no such file or folder"
+
+
+def _contiguous_batches(keys: list[str], order: list[str], size: int) -> list[list[str]]:
+    """Split keys into runs of consecutive partitions (a partition range is contiguous) of at most ``size``."""
+    pos = {k: i for i, k in enumerate(order)}
+    ranked = sorted(set(keys), key=lambda k: pos[k])
+    batches: list[list[str]] = []
+    for k in ranked:
+        if batches and len(batches[-1]) < size and pos[k] == pos[batches[-1][-1]] + 1:
+            batches[-1].append(k)
+        else:
+            batches.append([k])
+    return batches
+
+
+def _status(store, key: str, assets: Sequence[str]) -> tuple[str, str]:
+    """'ok' / 'failed' and a one-line note, read back from the outputs and error records."""
+    for asset in assets:
+        if store.exists(key, f"errors/{asset}.json"):
+            rec = store.get_json(key, f"errors/{asset}.json")
+            return "failed", f"{asset}: [{rec.get('code')}] {rec.get('problem')}"
+    missing = [a for a in assets if not store.exists(key, OUTPUT_OF[a])]
+    if missing:
+        return "failed", f"not materialized: {', '.join(missing)}"
+    notes = []
+    if "scenes" in assets:
+        doc = store.get_json(key, "scenes.json")
+        if doc.get("has_video"):
+            cuts = sum(1 for t in doc["transitions"] if t["kind"] == "cut")
+            notes.append(f"{len(doc['scenes'])} scenes, {cuts} cuts")
+            lost = doc["decode"].get("lost_s", 0)
+            if lost >= 0.05:
+                notes.append(f"lost {lost:.1f}s of video")
+        else:
+            notes.append("no video")
+    if "keyframes" in assets:
+        doc = store.get_json(key, "keyframes.json")
+        if doc.get("has_video"):
+            notes.append(f"{len(doc['keyframes'])} keyframes")
+    if "audio" in assets:
+        doc = store.get_json(key, "audio.json")
+        if doc.get("has_audio"):
+            notes.append(f"audio {doc['duration_s']:.1f}s")
+            if doc.get("lost_s", 0) >= 0.05:
+                notes.append(f"lost {doc['lost_s']:.1f}s of audio")
+        else:
+            notes.append("no audio")
+    return "ok", ", ".join(notes)
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    os.environ["MEDIA_ASSETS_STORE_ROOT"] = str(Path(args.out).resolve())
+    if args.preset:
+        os.environ["MEDIA_ASSETS_PRESET"] = args.preset
+    from media_assets.instance import ensure_dagster_home
+
+    ensure_dagster_home(args.dagster_home)
+    import dagster as dg
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from media_assets.definitions import defs
+    from media_assets.partitions import VIDEOS_PARTITIONS_NAME
+    from media_assets.sources import describe_local, register_source
+    from resources.media_store import MediaStore
+
+    selected = [a.strip() for a in (args.only.split(",") if args.only else ASSETS) if a.strip()]
+    unknown = [a for a in selected if a not in ASSETS]
+    if unknown:
+        console.print(f"[red]unknown asset(s): {', '.join(unknown)}; choose from {', '.join(ASSETS)}")
+        return 2
+    # scenes and keyframes come from one pass; every asset needs media_metadata
+    if "scenes" in selected or "keyframes" in selected:
+        selected = list(dict.fromkeys([*selected, "scenes", "keyframes"]))
+    if "media_metadata" not in selected:
+        selected.insert(0, "media_metadata")
+
+    store = MediaStore.from_env()
+    instance = dg.DagsterInstance.get()
+    rows: list[tuple[str, str, str, str]] = []  # input, key, status, note
+    keys: dict[str, list[str]] = {}
+    for given, path, problem in _iter_inputs(args.paths):
+        if path is None:
+            rows.append((given, "-", "failed", problem or "unreadable"))
+            continue
+        try:
+            record = describe_local(path)
+            register_source(store.backend, record)
+        except OSError as exc:
+            rows.append((given, "-", "failed", f"cannot read: {exc}"))
+            continue
+        keys.setdefault(record.key, []).append(given)
+    if not keys and not rows:
+        console.print("[yellow]no media files found")
+        return 1
+    existing = set(instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
+    new = [k for k in keys if k not in existing]
+    if new:
+        instance.add_dynamic_partitions(VIDEOS_PARTITIONS_NAME, new)
+
+    todo = list(keys)
+    if not args.force:
+        done = set.intersection(
+            *[set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected]
+        ) if selected else set()
+        todo = [k for k in keys if not (k in done and _status(store, k, selected)[0] == "ok")]
+    job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in selected})
+    order = list(instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
+    batches = _contiguous_batches(todo, order, args.batch_size)
+
+    logging.getLogger("dagster").setLevel(logging.ERROR if not args.verbose else logging.INFO)
+    started = time.perf_counter()
+    with Progress(TextColumn("[bold]processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, disable=args.quiet) as progress:
+        task = progress.add_task("process", total=len(todo))
+        for batch in batches:
+            tags = {ASSET_PARTITION_RANGE_START_TAG: batch[0], ASSET_PARTITION_RANGE_END_TAG: batch[-1],
+                    "media_assets/source": "cli"}
+            try:
+                job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+            except Exception as exc:  # noqa: BLE001 - report and go on with the next batch
+                console.print(f"[red]run for {len(batch)} partition(s) crashed: {exc}")
+            progress.advance(task, len(batch))
+    elapsed = time.perf_counter() - started
+
+    failed = 0
+    for key, givens in keys.items():
+        status, note = _status(store, key, selected)
+        if key not in todo and status == "ok":
+            note = "up to date; " + note
+        failed += status != "ok"
+        for given in givens:
+            rows.append((given, key, status, note))
+    failed += sum(1 for r in rows if r[1] == "-")
+
+    if args.json:
+        import json
+
+        for given, key, status, note in rows:
+            print(json.dumps({"input": given, "partition": key, "status": status, "note": note,
+                              "output": str(Path(args.out) / key) if key != "-" else None}))
+    else:
+        table = Table(title=f"media-assets: {len(rows)} input(s) in {elapsed:.1f}s -> {args.out}")
+        for col in ("input", "partition", "status", "result"):
+            table.add_column(col, overflow="fold")
+        for given, key, status, note in rows:
+            table.add_row(escape(given), key, "[green]ok" if status == "ok" else "[red]failed", escape(note))
+        Console().print(table)
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from media_assets.demo import make_demo_clip
+
+    clip = Path(args.out) / "demo_input" / "demo.mp4"
+    if not clip.exists():
+        make_demo_clip(clip)
+    print(f"demo clip: {clip}", file=sys.stderr)
+    args.paths = [str(clip)]
+    return cmd_process(args)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from media_assets.instance import ensure_dagster_home
+
+    ensure_dagster_home(args.dagster_home)
+    os.environ.setdefault("MEDIA_ASSETS_STORE_ROOT", str(Path(args.out).resolve()))
+    workspace = REPO_ROOT / "workspace.yaml"
+    target = ["-w", str(workspace)] if workspace.exists() else ["-m", "media_assets.definitions"]
+    cmd = ["dagster", "dev", *target, "-h", args.host, "-p", str(args.port)]
+    return subprocess.call(cmd, cwd=REPO_ROOT if workspace.exists() else None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="media-assets", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--out", default="./media_data", help="output folder (default ./media_data)")
+        p.add_argument("--dagster-home", default=None, help="Dagster instance folder (default $DAGSTER_HOME "
+                       "or ./.dagster_home)")
+
+    p = sub.add_parser("process", help="process files and folders")
+    p.add_argument("paths", nargs="+", help="media files or folders (walked recursively)")
+    common(p)
+
+    def processing(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--only", help=f"comma-separated assets to materialize ({', '.join(ASSETS)})")
+        p.add_argument("--preset", choices=["fast", "balanced", "accurate"])
+        p.add_argument("--batch-size", type=int, default=50, help="partitions per run (default 50)")
+        p.add_argument("--force", action="store_true", help="recompute partitions that are up to date")
+        p.add_argument("--json", action="store_true", help="print the summary as JSON lines")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.add_argument("--verbose", action="store_true", help="show Dagster's logs")
+
+    processing(p)
+    p.set_defaults(func=cmd_process)
+
+    p = sub.add_parser("demo", help="generate a short demo clip and process it")
+    common(p)
+    processing(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ui", help="start the Dagster UI on this project")
+    common(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+    warnings.filterwarnings("ignore", category=UserWarning, module="dagster")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""Processing settings shared by every asset of the CPU tier: preset, limits and extractor options."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+
+import dagster as dg
+from pydantic import Field
+
+from media_assets.core.limits import Limits
+from media_assets.core.visual_models import VisualParams
+
+class Preset(str, Enum):
+    fast = "fast"
+    balanced = "balanced"
+    accurate = "accurate"
+
+
+class AudioStorageFormat(str, Enum):
+    flac = "flac"
+    m4a = "m4a"
+    mp3 = "mp3"
+
+
+# What each preset changes in the visual pass; everything else keeps the VisualParams defaults.
+PRESET_VISUAL: dict[str, dict] = {
+    "fast": {"keyframes_mode_over_s": 1800.0, "keyframe_interval_s": 20.0, "max_keyframes": 200},
+    "balanced": {"keyframes_mode_over_s": None},
+    "accurate": {"skip_nonref": False, "keyframe_interval_s": 5.0, "max_keyframes": 1000},
+}
+
+
+class ProcessingSettings(dg.ConfigurableResource):
+    """Preset and limits; ``MEDIA_ASSETS_PRESET`` etc. set the defaults used by the definitions."""
+
+    preset: Preset = Field(Preset.balanced, description="fast / balanced / accurate")
+    max_file_bytes: int | None = Field(200 * 1024**3, description="larger inputs are rejected (too_large)")
+    max_duration_s: float | None = Field(24 * 3600.0, description="longer inputs are rejected (too_long)")
+    loudnorm: bool = Field(False, description="EBU R128 loudness normalisation of the ML audio")
+    audio_storage_format: AudioStorageFormat | None = Field(
+        None, description="also keep a storage copy of the audio in this format"
+    )
+    thumbnail_sizes: list[int] = Field(default_factory=lambda: [320])
+    keyframe_interval_s: float | None = None
+    max_keyframes: int | None = None
+
+    @classmethod
+    def from_env(cls) -> ProcessingSettings:
+        return cls(preset=Preset(os.environ.get("MEDIA_ASSETS_PRESET", "balanced")))
+
+    @property
+    def preset_name(self) -> str:
+        return Preset(self.preset).value
+
+    @property
+    def storage_format(self) -> str | None:
+        return AudioStorageFormat(self.audio_storage_format).value if self.audio_storage_format else None
+
+    def limits(self) -> Limits:
+        return Limits(max_file_bytes=self.max_file_bytes, max_duration_s=self.max_duration_s)
+
+    def visual_params(self) -> VisualParams:
+        values = dict(PRESET_VISUAL.get(self.preset_name, {}))
+        values["thumbnail_sizes"] = list(self.thumbnail_sizes)
+        if self.keyframe_interval_s is not None:
+            values["keyframe_interval_s"] = self.keyframe_interval_s
+        if self.max_keyframes is not None:
+            values["max_keyframes"] = self.max_keyframes
+        return VisualParams(**values)

@@ -1,0 +1,91 @@
+"""Fixtures for the sensor tests: a Dagster test instance and a stand-in for the sensor daemon."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from media_assets.partitions import VIDEOS_PARTITIONS_NAME, videos_partitions
+from tests.s3_server import S3Server, shared_s3_server
+
+
+@dg.asset(partitions_def=videos_partitions)
+def media_source() -> None:
+    """Stand-in target for the sensors."""
+
+
+class FakeDaemon:
+    """Evaluates sensors the way the sensor daemon does: the cursor is persisted between ticks (as a string,
+    like Dagster's sensor storage), dynamic partition requests are applied to the instance, and every run
+    request is recorded so tests can check nothing is ever requested twice."""
+
+    def __init__(self, instance: dg.DagsterInstance, resources: Mapping[str, Any] | None = None) -> None:
+        self.instance = instance
+        self.resources = dict(resources or {})
+        self.cursor: str | None = None
+        self.run_keys: list[str] = []
+        self.ticks: list[dg.SensorExecutionData] = []
+
+    def tick(self, sensor: dg.SensorDefinition) -> dg.SensorExecutionData:
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursor,
+            resources=self.resources,
+            sensor_name=sensor.name,
+        )
+        data = sensor.evaluate_tick(context)
+        for request in data.dynamic_partitions_requests or []:
+            assert isinstance(request, dg.AddDynamicPartitionsRequest)
+            assert request.partitions_def_name == VIDEOS_PARTITIONS_NAME
+            assert len(set(request.partition_keys)) == len(request.partition_keys)
+            for key in request.partition_keys:
+                assert not self.instance.has_dynamic_partition(VIDEOS_PARTITIONS_NAME, key), key
+            self.instance.add_dynamic_partitions(VIDEOS_PARTITIONS_NAME, list(request.partition_keys))
+        for run in data.run_requests or []:
+            assert run.run_key == run.partition_key
+            assert self.instance.has_dynamic_partition(VIDEOS_PARTITIONS_NAME, run.partition_key)
+            self.run_keys.append(run.run_key)
+        self.cursor = data.cursor
+        self.ticks.append(data)
+        return data
+
+    def run_until_idle(self, sensor: dg.SensorDefinition, max_ticks: int = 100) -> int:
+        """Tick until a tick requests nothing; returns the number of ticks that requested runs."""
+        for n in range(max_ticks):
+            if not self.tick(sensor).run_requests:
+                return n
+        raise AssertionError("sensor never became idle")
+
+    @property
+    def partitions(self) -> set[str]:
+        return set(self.instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
+
+    def assert_no_duplicate_runs(self) -> None:
+        duplicates = [key for key, n in Counter(self.run_keys).items() if n > 1]
+        assert duplicates == [], f"run keys requested more than once: {duplicates}"
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as inst:
+        yield inst
+
+
+@pytest.fixture
+def daemon(instance: dg.DagsterInstance) -> FakeDaemon:
+    return FakeDaemon(instance)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> S3Server:
+    return shared_s3_server()
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_server: S3Server) -> str:
+    return s3_server.create_bucket()

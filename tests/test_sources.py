@@ -1,0 +1,214 @@
+"""Describing and registering sources (local files and S3 objects)."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from media_assets.core.fingerprint import FULL_HASH_LIMIT, fingerprint_file, partition_key_for, sample_ranges
+from media_assets.sources import (
+    DEFAULT_INCLUDE_GLOBS,
+    SOURCE_NAME,
+    SourceChangedError,
+    SourceRecord,
+    describe_local,
+    describe_s3,
+    is_candidate_name,
+    iso_utc,
+    iso_utc_ns,
+    load_source,
+    register_source,
+)
+from resources.media_store import LocalBackend, S3Backend
+from tests.s3_server import S3Server, shared_s3_server
+
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> S3Server:
+    return shared_s3_server()
+
+
+@pytest.fixture(scope="session")
+def s3_bucket(s3_server: S3Server) -> str:
+    return s3_server.create_bucket()
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path: Path):
+    if request.param == "local":
+        return LocalBackend(tmp_path / "store")
+    server: S3Server = request.getfixturevalue("s3_server")
+    bucket = request.getfixturevalue("s3_bucket")
+    return S3Backend(f"s3://{bucket}/{server.unique_prefix()}", client=server.client())
+
+
+def test_describe_local(tmp_path):
+    path = tmp_path / "dir with space" / "clip é.mp4"
+    path.parent.mkdir()
+    path.write_bytes(b"not really a video")
+    os.utime(path, ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
+    record = describe_local(path)
+    fingerprint = fingerprint_file(path)
+    assert record.fingerprint == fingerprint
+    assert record.key == partition_key_for(fingerprint)
+    assert record.uri == str(path)
+    assert record.size_bytes == len(b"not really a video")
+    assert record.mtime == "2023-11-14T22:13:20.123456Z"
+    assert ISO_Z.match(record.registered_at)
+    assert record.etag is None and record.aliases == []
+
+
+def test_describe_local_relative_path_is_made_absolute(tmp_path, monkeypatch):
+    (tmp_path / "a.wav").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    assert describe_local("a.wav").uri == str(tmp_path / "a.wav")
+
+
+def test_describe_local_detects_changes(tmp_path):
+    path = tmp_path / "growing.mp4"
+    path.write_bytes(b"part one")
+    st = path.stat()
+    with pytest.raises(SourceChangedError):
+        describe_local(path, expect=(st.st_size + 1, st.st_mtime_ns))
+    assert describe_local(path, expect=(st.st_size, st.st_mtime_ns)).size_bytes == st.st_size
+    with pytest.raises(FileNotFoundError):
+        describe_local(tmp_path / "gone.mp4")
+    with pytest.raises(IsADirectoryError):
+        describe_local(tmp_path)
+
+
+def test_iso_helpers():
+    assert iso_utc(0) == "1970-01-01T00:00:00.000000Z"
+    assert iso_utc(datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)) == "2024-05-06T07:08:09.000000Z"
+    assert iso_utc_ns(1_500_000_000_999_999_999) == "2017-07-14T02:40:00.999999Z"
+    assert ISO_Z.match(iso_utc())
+
+
+@pytest.mark.parametrize("size", [5, FULL_HASH_LIMIT + 3 * 1024 * 1024 + 11])
+def test_same_bytes_same_key_in_folder_and_s3(tmp_path, s3_server, s3_bucket, size):
+    data = os.urandom(size)
+    path = tmp_path / "clip.mov"
+    path.write_bytes(data)
+    client = s3_server.new_client()
+    key = f"{s3_server.unique_prefix()}/drop/clip copy ü.mov"
+    client.put_object(Bucket=s3_bucket, Key=key, Body=data)
+    ranges = []
+    client.meta.events.register("before-parameter-build.s3.GetObject", lambda params, **kw: ranges.append(params["Range"]))
+
+    local = describe_local(path)
+    remote = describe_s3(client, s3_bucket, key)  # size/etag/last_modified from a HEAD
+    assert remote.key == local.key
+    assert remote.fingerprint == local.fingerprint
+    assert remote.uri == f"s3://{s3_bucket}/{key}"
+    assert remote.size_bytes == size
+    assert remote.etag and not remote.etag.startswith('"')
+    assert ISO_Z.match(remote.mtime)
+    read = sum(int(b) - int(a) + 1 for a, b in (r.removeprefix("bytes=").split("-") for r in ranges))
+    assert read == sum(length for _, length in sample_ranges(size))  # range GETs only
+    if size > FULL_HASH_LIMIT:
+        assert read <= 3 * 1024 * 1024 < size  # a few MiB, not the whole object
+
+
+def test_describe_s3_with_listing_values_and_replaced_object(s3_server, s3_bucket):
+    client = s3_server.client()
+    key = f"{s3_server.unique_prefix()}/a.mp4"
+    client.put_object(Bucket=s3_bucket, Key=key, Body=b"first version")
+    listed = client.list_objects_v2(Bucket=s3_bucket, Prefix=key)["Contents"][0]
+    record = describe_s3(client, s3_bucket, key, listed["Size"], listed["ETag"], listed["LastModified"])
+    assert record.size_bytes == len(b"first version")
+    client.put_object(Bucket=s3_bucket, Key=key, Body=b"second version")  # replaced after listing
+    with pytest.raises(Exception, match="PreconditionFailed|412"):
+        describe_s3(client, s3_bucket, key, listed["Size"], listed["ETag"], listed["LastModified"])
+
+
+def _record(tmp_path: Path, name: str, data: bytes) -> SourceRecord:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return describe_local(path)
+
+
+def test_register_source(store, tmp_path):
+    first = _record(tmp_path, "a.mp4", b"same bytes")
+    assert register_source(store, first) is True
+    assert store.exists(first.key, SOURCE_NAME)
+    assert load_source(store, first.key) == first
+
+    assert register_source(store, first) is False  # same uri: nothing changes
+    assert load_source(store, first.key).aliases == []
+
+    second = _record(tmp_path, "b copy.mp4", b"same bytes")
+    assert second.key == first.key
+    assert register_source(store, second) is False
+    assert register_source(store, second) is False  # idempotent
+    s3_alias = second.model_copy(update={"uri": "s3://bucket/drop/a.mp4", "etag": "abc"})
+    assert register_source(store, s3_alias) is False
+    loaded = load_source(store, first.key)
+    assert loaded.uri == first.uri
+    assert loaded.aliases == [second.uri, "s3://bucket/drop/a.mp4"]
+    assert loaded.registered_at == first.registered_at
+
+    raw = store.get_bytes(first.key, SOURCE_NAME).decode("utf-8")
+    assert raw.startswith('{\n  "aliases": [')  # sorted keys, indent 2
+
+
+def test_register_source_rejects_key_collision(store, tmp_path):
+    record = _record(tmp_path, "a.mp4", b"bytes one")
+    register_source(store, record)
+    impostor = record.model_copy(update={"fingerprint": "00" * 32, "uri": "/elsewhere.mp4"})
+    with pytest.raises(ValueError, match="already used"):
+        register_source(store, impostor)
+
+
+def test_register_source_concurrently_creates_once(tmp_path):
+    store = LocalBackend(tmp_path / "store")
+    record = _record(tmp_path, "a.mp4", b"contended")
+    results = []
+    barrier = threading.Barrier(8)
+
+    def worker():
+        barrier.wait()
+        results.append(register_source(store, record))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False] * 7 + [True]
+    assert store.list(record.key) == [SOURCE_NAME]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("movie.mp4", True),
+        ("MOVIE.MKV", True),
+        ("dir/sub/song.FLAC", True),
+        ("take 1 (final) ü.mov", True),
+        ("track.aif", True),
+        ("notes.txt", False),
+        ("movie.mp4.part", False),
+        ("movie.mp4.crdownload", False),
+        ("movie.tmp", False),
+        (".movie.mp4", False),
+        ("dir/.hidden.wav", False),
+        ("folder/", False),
+        ("", False),
+    ],
+)
+def test_is_candidate_name(name, expected):
+    assert is_candidate_name(name) is expected
+
+
+def test_include_globs_are_configurable():
+    assert "*.mp4" in DEFAULT_INCLUDE_GLOBS and "*.opus" in DEFAULT_INCLUDE_GLOBS
+    assert is_candidate_name("clip.bin", include=["*.bin"])
+    assert not is_candidate_name("clip.mp4", include=["*.bin"])
+    assert is_candidate_name("anything", include=["*"])
