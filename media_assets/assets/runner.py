@@ -42,7 +42,8 @@ def error_record(exc: BaseException, key: str, asset: str) -> dict[str, Any]:
     if isinstance(exc, MediaError):
         rec = exc.to_dict()
     elif isinstance(exc, UpstreamFailed):
-        rec = {"code": "upstream_failed", "file": exc.error.get("file"), "problem": str(exc),
+        rec = {"code": "upstream_failed", "file": exc.error.get("file"),
+               "problem": f"upstream {exc.upstream} failed: {exc.error.get('problem')}",
                "details": {"upstream": exc.upstream, "upstream_error": exc.error}}
     else:  # a bug or an environment problem: keep the traceback for the report
         rec = {"code": "internal_error", "file": None, "problem": f"{type(exc).__name__}: {exc}",
@@ -82,15 +83,16 @@ def run_partitions(
             per_asset = work(key)
         except Exception as exc:  # noqa: BLE001 - one bad partition must not stop the others
             rec = error_record(exc, key, assets[0])
+            message = f"{rec['file']}: {rec['problem']}" if rec.get("file") else rec["problem"]
             outcome.failed[key] = rec
             for asset in assets:
                 store.put_json(key, f"errors/{asset}.json", {**rec, "asset": asset})
                 context.add_asset_metadata(
-                    {"status": "failed", "error_code": rec["code"], "error": rec["problem"],
+                    {"status": "failed", "error_code": rec["code"], "error": message, "file": rec.get("file") or "",
                      **provenance(asset, settings)},
                     asset_key=asset, partition_key=key,
                 )
-            context.log.error(f"[{key}] {', '.join(assets)} failed: {rec['problem']}")
+            context.log.error(f"[{key}] {', '.join(assets)} failed: {message}")
             continue
         elapsed = round(time.perf_counter() - started, 3)
         for asset in assets:

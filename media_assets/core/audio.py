@@ -217,6 +217,9 @@ class _Converter:
             channel_layout=template.layout.name,
             time_base=f"1/{template.sample_rate}",
         )
+        # rematrix_maxval=1: normalise the downmix matrix exactly as the s16 path does (swresample only
+        # normalises for integer output by default), so the measured input loudness is the WAV's loudness.
+        rematrix = g.add("aresample", rematrix_maxval="1.0")
         downmix = g.add("aformat", channel_layouts=layout)
         split = g.add("asplit", "2")
         meter = g.add("ebur128", metadata="1", peak="true")
@@ -224,7 +227,8 @@ class _Converter:
         norm = g.add("loudnorm", I=str(loud.i), LRA=str(loud.lra), TP=str(loud.tp))
         fmt = g.add("aformat", sample_fmts="s16", channel_layouts=layout, sample_rates=str(rate))
         self._sink = g.add("abuffersink")
-        self._src.link_to(downmix)
+        self._src.link_to(rematrix)
+        rematrix.link_to(downmix)
         downmix.link_to(split)
         split.link_to(norm, 0, 0)
         norm.link_to(fmt)

@@ -29,7 +29,7 @@ from tests.conftest import MEDIA_DIR
 
 
 def _sources_table(media_dir: Path) -> dict[str, dict]:
-    """Parse the SOURCES.md file table: ffprobe 5.1 facts per file ("mov; 7.00 s; h264 640x360 @24/1, ...")."""
+    """Parse the SOURCES.md file table: ffprobe 5.1 facts per file ("mov; 7.00 s; h264 640x360 @24/1")."""
     rows: dict[str, dict] = {}
     path = media_dir / "SOURCES.md"
     if not path.exists():

@@ -32,13 +32,18 @@ class FakeDaemon:
         self.ticks: list[dg.SensorExecutionData] = []
 
     def tick(self, sensor: dg.SensorDefinition) -> dg.SensorExecutionData:
+        # Like a code location: the sensor, its target and its resources in one Definitions object (needed to
+        # resolve partitioned run requests against the target).
+        defs = dg.Definitions(assets=[media_source], sensors=[sensor], resources=self.resources)
         context = dg.build_sensor_context(
             instance=self.instance,
+            instance_ref=self.instance.get_ref(),  # lets run requests see the partitions requested this tick
             cursor=self.cursor,
-            resources=self.resources,
+            definitions=defs,
             sensor_name=sensor.name,
         )
-        data = sensor.evaluate_tick(context)
+        with dg.partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon does
+            data = sensor.evaluate_tick(context)
         for request in data.dynamic_partitions_requests or []:
             assert isinstance(request, dg.AddDynamicPartitionsRequest)
             assert request.partitions_def_name == VIDEOS_PARTITIONS_NAME
@@ -72,7 +77,9 @@ class FakeDaemon:
 
 @pytest.fixture
 def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster_home")) as inst:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as inst:
         yield inst
 
 

@@ -1,0 +1,127 @@
+"""The CPU-tier assets through Dagster: multi-partition runs, per-partition failures, idempotent re-runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from media_assets.assets import CPU_TIER
+from media_assets.sources import describe_local, register_source
+from resources.media_store import MediaStore
+from resources.processing import ProcessingSettings
+
+INPUTS = [
+    "video/composite_bbb_cuts_jfk_speech.mp4",  # video + speech
+    "broken/png_bytes_named.mp4",  # not a video: fails on its own partition
+    "formats/bbb_seg_vfr_drop3.mp4",  # video without audio
+    "speech/LDC93S1.wav",  # audio only
+]
+
+
+def _setup(tmp_path: Path, media_dir: Path, rels: list[str]):
+    store = MediaStore(root=str(tmp_path / "store"))
+    keys = []
+    for rel in rels:
+        rec = describe_local(media_dir / rel)
+        register_source(store.backend, rec)
+        keys.append(rec.key)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("videos", keys)
+    job = dg.Definitions(
+        assets=CPU_TIER,
+        jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.assets(*CPU_TIER))],
+        resources={"media_store": store, "processing": ProcessingSettings()},
+    ).resolve_job_def("all")
+    return store, keys, instance, job
+
+
+def _run(job, instance, keys):
+    return job.execute_in_process(
+        instance=instance,
+        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
+        raise_on_error=False,
+    )
+
+
+def _materializations(result) -> dict[tuple[str, str], dict]:
+    out = {}
+    for ev in result.get_asset_materialization_events():
+        m = ev.event_specific_data.materialization
+        out[(m.asset_key.to_user_string(), m.partition)] = {k: v.value for k, v in m.metadata.items()}
+    return out
+
+
+def test_multi_partition_run_records_bad_file_and_carries_on(tmp_path: Path, media_dir: Path) -> None:
+    store, keys, instance, job = _setup(tmp_path, media_dir, INPUTS)
+    result = _run(job, instance, keys)
+    assert result.success
+    mats = _materializations(result)
+    good, bad, silent, speech = keys
+    assert mats[("scenes", good)]["cuts"] == 2 and mats[("scenes", good)]["status"] == "ok"
+    assert mats[("media_metadata", bad)]["status"] == "failed"
+    assert mats[("media_metadata", bad)]["error_code"] == "unsupported_format"
+    assert "png_bytes_named.mp4" in mats[("media_metadata", bad)]["error"]
+    assert mats[("audio", bad)]["error_code"] == "upstream_failed"
+    err = store.get_json(bad, "errors/media_metadata.json")
+    assert err["code"] == "unsupported_format" and "PNG" in err["problem"]
+    assert not store.exists(bad, "media_metadata.json")
+    # a video without audio and an audio file without video are fine, each says what it lacks
+    assert mats[("audio", silent)]["has_audio"] is False and mats[("scenes", silent)]["has_video"] is True
+    assert mats[("scenes", speech)]["has_video"] is False and mats[("audio", speech)]["has_audio"] is True
+    # provenance on every materialization
+    for (_asset, _key), meta in mats.items():
+        assert meta["media_assets/code_version"] and meta["media_assets/preset"] == "balanced"
+    assert mats[("keyframes", good)]["preview"].startswith("![contact sheet](data:image/jpeg;base64,")
+    # outputs
+    scenes = store.get_json(good, "scenes.json")
+    assert [t["frame"] for t in scenes["transitions"] if t["kind"] == "cut"] == [43, 136]
+    kf = store.get_json(good, "keyframes.json")
+    for k in kf["keyframes"]:
+        if k["image"]:
+            assert store.exists(good, k["image"])
+    assert store.exists(good, "audio.wav")
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert len(checks) == 3
+    for name, passed in checks.items():
+        assert passed, name
+
+
+def test_single_partition_run_fails_on_bad_file(tmp_path: Path, media_dir: Path) -> None:
+    _store, keys, instance, job = _setup(tmp_path, media_dir, ["broken/moviepy_zero_bytes.webm"])
+    result = job.execute_in_process(instance=instance, partition_key=keys[0], raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "empty" in failure.event_specific_data.error.message
+
+
+def test_rerun_is_idempotent(tmp_path: Path, media_dir: Path) -> None:
+    store, keys, instance, job = _setup(tmp_path, media_dir, INPUTS[:1])
+    assert _run(job, instance, keys).success
+    root = Path(store.root)
+    first = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    scenes1 = json.loads((root / keys[0] / "scenes.json").read_text())
+    assert _run(job, instance, keys).success
+    second = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    scenes2 = json.loads((root / keys[0] / "scenes.json").read_text())
+    assert first == second
+    scenes1["decode"].pop("elapsed_s")
+    scenes2["decode"].pop("elapsed_s")
+    assert scenes1 == scenes2
+    # registering the same bytes again under another name is the same partition
+    copy = tmp_path / "same bytes, other name ☃.mp4"
+    shutil.copyfile(media_dir / INPUTS[0], copy)
+    assert describe_local(copy).key == keys[0]
+    assert register_source(store.backend, describe_local(copy)) is False
+
+
+@pytest.mark.parametrize("rel", ["formats/jfk_mulaw8k.wav", "formats/bbb_seg_hevc_aac.mkv"])
+def test_other_formats_through_the_assets(tmp_path: Path, media_dir: Path, rel: str) -> None:
+    store, keys, instance, job = _setup(tmp_path, media_dir, [rel])
+    assert job.execute_in_process(instance=instance, partition_key=keys[0]).success
+    audio = store.get_json(keys[0], "audio.json")
+    assert audio["sample_rate"] == 16000 and audio["duration_s"] > 6.5
