@@ -148,7 +148,12 @@ def cmd_process(args: argparse.Namespace) -> int:
         done = set.intersection(
             *[set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected]
         ) if selected else set()
-        todo = [k for k in keys if not (k in done and _status(store, k, selected)[0] == "ok")]
+        # the same bytes give the same error: a recorded failure is not retried unless asked
+        todo = [
+            k for k in keys
+            if not (k in done and _status(store, k, selected)[0] == "ok")
+            and (args.retry_failed or not any(store.exists(k, f"errors/{a}.json") for a in selected))
+        ]
     job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in selected})
     order = list(instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
     batches = _contiguous_batches(todo, order, args.batch_size)
@@ -171,8 +176,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     failed = 0
     for key, givens in keys.items():
         status, note = _status(store, key, selected)
-        if key not in todo and status == "ok":
-            note = "up to date; " + note
+        if key not in todo:
+            note = ("up to date; " if status == "ok" else "recorded earlier (--retry-failed to retry); ") + note
         failed += status != "ok"
         for given in givens:
             rows.append((given, key, status, note))
@@ -234,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--preset", choices=["fast", "balanced", "accurate"])
         p.add_argument("--batch-size", type=int, default=50, help="partitions per run (default 50)")
         p.add_argument("--force", action="store_true", help="recompute partitions that are up to date")
+        p.add_argument("--retry-failed", action="store_true", help="retry partitions with a recorded failure")
         p.add_argument("--json", action="store_true", help="print the summary as JSON lines")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--verbose", action="store_true", help="show Dagster's logs")

@@ -44,7 +44,12 @@ from pydantic import BaseModel, ConfigDict
 
 from media_assets.core.limits import Limits
 from media_assets.core.probe import MediaInfo, ffmpeg_log_capture, open_container, probe
-from media_assets.errors import CorruptedMediaError, NoAudioStreamError
+from media_assets.errors import (
+    CorruptedMediaError,
+    DurationTooLongError,
+    NoAudioStreamError,
+    UnsupportedFormatError,
+)
 
 StorageFormat = Literal["flac", "m4a", "mp3"]
 
@@ -52,6 +57,7 @@ GAP_TOLERANCE_S = 0.1
 GAP_TOLERANCE_AFTER_ERROR_S = 0.005
 MAX_DECODE_ERRORS_KEPT = 20
 SILENCE_CHUNK_S = 1.0
+WAV_MAX_DATA_BYTES = 0xFFFFFFFF - 64  # RIFF sizes are 32-bit
 
 # Layout assumed for a channel count when the file does not say which channel is which (WAV without a
 # channel mask, raw PCM): the usual WAVE/SMPTE orders, so that the downmix matrix is the right one.
@@ -351,6 +357,11 @@ def extract_audio(
     """
     if channels not in DEFAULT_LAYOUTS:
         raise ValueError(f"channels must be 1..8, got {channels}")
+    if storage_format is None and storage_path is not None:
+        suffix = Path(storage_path).suffix.lower().lstrip(".")
+        if suffix not in _STORAGE:
+            raise ValueError(f"cannot tell the storage format from {storage_path!r}; pass storage_format")
+        storage_format = suffix  # type: ignore[assignment]
     if storage_format is not None and storage_format not in _STORAGE:
         raise ValueError(f"storage_format must be one of {sorted(_STORAGE)}, got {storage_format!r}")
     src_s = os.fspath(src)
@@ -360,6 +371,14 @@ def extract_audio(
         kinds = ", ".join(sorted({s.kind for s in info.streams})) or "no"
         raise NoAudioStreamError(
             src_s, f"no audio stream (the file only has {kinds} streams)", streams=len(info.streams)
+        )
+    expected = _expected_duration(info)
+    if expected is not None and expected * sample_rate * channels * 2 > WAV_MAX_DATA_BYTES:
+        raise DurationTooLongError(
+            src_s,
+            f"{expected / 3600:.1f} h of audio at {sample_rate} Hz x {channels} ch does not fit in a WAV "
+            "file (4 GiB RIFF limit)",
+            duration_s=round(expected, 3),
         )
     target_layout = DEFAULT_LAYOUTS[channels]
     loud = LoudnormSettings() if loudnorm is True else (loudnorm or None)
@@ -423,6 +442,8 @@ def _extract(
 
         stream = container.streams[a.index]
         cc = stream.codec_context
+        if cc is None:
+            raise UnsupportedFormatError(src, f"no decoder for the audio codec {a.codec or 'unknown'}")
         if cc.channels and _UNSPECIFIED_LAYOUT.match(cc.layout.name) and cc.channels in DEFAULT_LAYOUTS:
             cc.layout = DEFAULT_LAYOUTS[cc.channels]  # before the decoder opens: frames get this layout
             layout_assumed = True

@@ -577,3 +577,44 @@ def test_memory_independent_of_duration(media_dir: Path, tmp_path: Path) -> None
     assert stats["growth_kb"] < 20 * 1024, stats
     assert stats["peak_kb"] < 300 * 1024, stats
     print(f"\nlong input: {stats}  real-time factor {stats['seconds'] / stats['duration_s']:.5f}")
+
+
+def test_cover_art_mp3(gen_dir: Path, tmp_path: Path, media_dir: Path) -> None:
+    """An MP3 with an attached picture is audio-only; the picture is not mistaken for a video stream."""
+    src = gen_dir / "cover.mp3"
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100:duration=2",
+        "-i",
+        str(media_dir / "images/skimage_page.png"),
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c:a",
+        "libmp3lame",
+        "-c:v",
+        "png",
+        "-disposition:v",
+        "attached_pic",
+        str(src),
+    )
+    r = extract_audio(src, tmp_path / "a.wav")
+    assert r.duration_s == pytest.approx(2.0, abs=0.05)
+    assert r.source_codec == "mp3" and r.source_stream_index == 0
+
+
+def test_storage_format_from_path(media_dir: Path, tmp_path: Path) -> None:
+    r = extract_audio(media_dir / "speech/LDC93S1.wav", tmp_path / "a.wav", storage_path=tmp_path / "x.mp3")
+    assert r.storage is not None and r.storage.format == "mp3"
+    with pytest.raises(ValueError, match="storage format"):
+        extract_audio(media_dir / "speech/LDC93S1.wav", tmp_path / "b.wav", storage_path=tmp_path / "x.ogg")
+
+
+def test_wav_size_limit(media_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audio_mod, "WAV_MAX_DATA_BYTES", 100_000)  # stands in for the 4 GiB RIFF limit
+    with pytest.raises(DurationTooLongError, match="does not fit in a WAV"):
+        extract_audio(media_dir / "speech/jfk.flac", tmp_path / "a.wav")
+    no_leftovers(tmp_path, set())

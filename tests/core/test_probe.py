@@ -364,6 +364,15 @@ def test_non_media_files(tmp_path: Path) -> None:
     assert "FFmpeg cannot open" in ei2.value.problem
 
 
+def test_subtitles_only(tmp_path: Path) -> None:
+    srt = tmp_path / "movie.mp4"  # extension lies again
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nhello\n\n2\n00:00:02,000 --> 00:00:03,000\nbye\n")
+    with pytest.raises(UnsupportedFormatError) as ei:
+        probe(srt)
+    assert "neither a video nor an audio stream" in ei.value.problem
+    assert "subtitle" in ei.value.problem
+
+
 def test_errors_are_media_errors(media_dir: Path) -> None:
     for rel in (
         "broken/moviepy_zero_bytes.webm",

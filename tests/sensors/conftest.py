@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -40,6 +39,7 @@ class FakeDaemon:
             instance_ref=self.instance.get_ref(),  # lets run requests see the partitions requested this tick
             cursor=self.cursor,
             definitions=defs,
+            resources=self.resources,  # the code server merges the location's resources into the context
             sensor_name=sensor.name,
         )
         with dg.partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon does
@@ -75,12 +75,19 @@ class FakeDaemon:
         assert duplicates == [], f"run keys requested more than once: {duplicates}"
 
 
-@pytest.fixture
-def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
+@pytest.fixture(scope="session")
+def _session_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.DagsterInstance]:
+    # A persistent (sqlite) instance takes ~1 s to create: share one and reset its partitions per test.
+    home = tmp_path_factory.mktemp("dagster_home")
     with dg.instance_for_test(temp_dir=str(home)) as inst:
         yield inst
+
+
+@pytest.fixture
+def instance(_session_instance: dg.DagsterInstance) -> dg.DagsterInstance:
+    for key in _session_instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME):
+        _session_instance.delete_dynamic_partition(VIDEOS_PARTITIONS_NAME, key)
+    return _session_instance
 
 
 @pytest.fixture

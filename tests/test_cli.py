@@ -1,0 +1,83 @@
+"""The `media-assets` CLI end to end, in a subprocess like a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+
+def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    return subprocess.run(
+        [sys.executable, "-m", "media_assets.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=600,
+    )
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_process_twice_changes_nothing_and_reports_failures(tmp_path: Path, media_dir: Path) -> None:
+    inbox = tmp_path / "in put"
+    inbox.mkdir()
+    shutil.copyfile(media_dir / "formats/bbb_seg_h264_aac.mov", inbox / "clip one.mov")
+    shutil.copyfile(media_dir / "formats/bbb_seg_h264_aac.mov", inbox / "-dup ☃.mov")  # same bytes
+    shutil.copyfile(media_dir / "broken/moviepy_zero_bytes.webm", inbox / "empty.webm")
+    shutil.copyfile(media_dir / "speech/LDC93S1.wav", inbox / ("x" * 200 + ".wav"))
+    out = tmp_path / "out"
+    first = _cli(tmp_path, "process", str(inbox), "--out", str(out), "--json", "--quiet")
+    assert first.returncode == 1, first.stderr  # the empty file failed
+    rows = [json.loads(line) for line in first.stdout.splitlines()]
+    assert len(rows) == 4
+    by_status = {r["input"].rsplit("/", 1)[-1]: r for r in rows}
+    assert by_status["empty.webm"]["status"] == "failed" and "empty" in by_status["empty.webm"]["note"]
+    assert by_status["clip one.mov"]["partition"] == by_status["-dup ☃.mov"]["partition"]
+    assert by_status["clip one.mov"]["status"] == "ok"
+    key = by_status["clip one.mov"]["partition"]
+    for name in ("source.json", "media_metadata.json", "scenes.json", "keyframes.json", "audio.wav", "audio.json"):
+        assert (out / key / name).is_file(), name
+    source = json.loads((out / key / "source.json").read_text())
+    assert len(source["aliases"]) == 1
+    before = _tree(out)
+
+    second = _cli(tmp_path, "process", str(inbox), "--out", str(out), "--json", "--quiet")
+    assert second.returncode == 1
+    assert _tree(out) == before  # same keys, same files, same bytes
+    rows2 = [json.loads(line) for line in second.stdout.splitlines()]
+    assert sorted(r["partition"] for r in rows2) == sorted(r["partition"] for r in rows)
+    assert all("up to date" in r["note"] for r in rows2 if r["status"] == "ok")
+
+
+def test_only_selects_assets_and_missing_path_is_reported(tmp_path: Path, media_dir: Path) -> None:
+    out = tmp_path / "out"
+    res = _cli(tmp_path, "process", str(media_dir / "speech/jfk.flac"), str(tmp_path / "nope.mp4"),
+               "--out", str(out), "--only", "audio", "--json", "--quiet")
+    assert res.returncode == 1
+    rows = {r["input"]: r for r in map(json.loads, res.stdout.splitlines())}
+    assert rows[str(tmp_path / "nope.mp4")]["status"] == "failed"
+    ok = rows[str(media_dir / "speech/jfk.flac")]
+    assert ok["status"] == "ok"
+    assert (out / ok["partition"] / "audio.wav").exists()
+    assert not (out / ok["partition"] / "scenes.json").exists()
+
+
+def test_demo_runs_the_pipeline_on_a_generated_clip(tmp_path: Path) -> None:
+    res = _cli(tmp_path, "demo", "--out", str(tmp_path / "out"), "--json", "--quiet")
+    assert res.returncode == 0, res.stderr
+    row = json.loads(res.stdout.splitlines()[0])
+    scenes = json.loads((tmp_path / "out" / row["partition"] / "scenes.json").read_text())
+    kinds = [t["kind"] for t in scenes["transitions"]]
+    assert kinds == ["cut", "fade_out", "fade_in"]
+    assert scenes["transitions"][0]["frame"] == 75
+
+
+def test_workspace_points_at_definitions() -> None:
+    text = (REPO_ROOT / "workspace.yaml").read_text()
+    assert "media_assets.definitions" in text
