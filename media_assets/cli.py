@@ -17,8 +17,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 ASSETS = ("media_metadata", "audio", "scenes", "keyframes")
-OUTPUT_OF = {"media_metadata": "media_metadata.json", "audio": "audio.json", "scenes": "scenes.json",
-             "keyframes": "keyframes.json"}
+OUTPUT_OF = {
+    "media_metadata": "media_metadata.json",
+    "audio": "audio.json",
+    "scenes": "scenes.json",
+    "keyframes": "keyframes.json",
+}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -145,12 +149,15 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     todo = list(keys)
     if not args.force:
-        done = set.intersection(
-            *[set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected]
-        ) if selected else set()
+        done = (
+            set.intersection(*[set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected])
+            if selected
+            else set()
+        )
         # the same bytes give the same error: a recorded failure is not retried unless asked
         todo = [
-            k for k in keys
+            k
+            for k in keys
             if not (k in done and _status(store, k, selected)[0] == "ok")
             and (args.retry_failed or not any(store.exists(k, f"errors/{a}.json") for a in selected))
         ]
@@ -160,15 +167,24 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     logging.getLogger("dagster").setLevel(logging.ERROR if not args.verbose else logging.INFO)
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, disable=args.quiet) as progress:
+    with Progress(
+        TextColumn("[bold]processing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=args.quiet,
+    ) as progress:
         task = progress.add_task("process", total=len(todo))
         for batch in batches:
-            tags = {ASSET_PARTITION_RANGE_START_TAG: batch[0], ASSET_PARTITION_RANGE_END_TAG: batch[-1],
-                    "media_assets/source": "cli"}
+            tags = {
+                ASSET_PARTITION_RANGE_START_TAG: batch[0],
+                ASSET_PARTITION_RANGE_END_TAG: batch[-1],
+                "media_assets/source": "cli",
+            }
             try:
                 job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
-            except Exception as exc:  # noqa: BLE001 - report and go on with the next batch
+            except Exception as exc:
                 console.print(f"[red]run for {len(batch)} partition(s) crashed: {exc}")
             progress.advance(task, len(batch))
     elapsed = time.perf_counter() - started
@@ -187,8 +203,17 @@ def cmd_process(args: argparse.Namespace) -> int:
         import json
 
         for given, key, status, note in rows:
-            print(json.dumps({"input": given, "partition": key, "status": status, "note": note,
-                              "output": str(Path(args.out) / key) if key != "-" else None}))
+            print(
+                json.dumps(
+                    {
+                        "input": given,
+                        "partition": key,
+                        "status": status,
+                        "note": note,
+                        "output": str(Path(args.out) / key) if key != "-" else None,
+                    }
+                )
+            )
     else:
         table = Table(title=f"media-assets: {len(rows)} input(s) in {elapsed:.1f}s -> {args.out}")
         for col in ("input", "partition", "status", "result"):
@@ -227,8 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--out", default="./media_data", help="output folder (default ./media_data)")
-        p.add_argument("--dagster-home", default=None, help="Dagster instance folder (default $DAGSTER_HOME "
-                       "or ./.dagster_home)")
+        p.add_argument(
+            "--dagster-home",
+            default=None,
+            help="Dagster instance folder (default $DAGSTER_HOME or ./.dagster_home)",
+        )
 
     p = sub.add_parser("process", help="process files and folders")
     p.add_argument("paths", nargs="+", help="media files or folders (walked recursively)")

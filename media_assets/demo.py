@@ -22,7 +22,11 @@ SIZE = (640, 360)
 SPEECH = "Welcome to media assets. This demo has three shots, a fade to black, and on screen text."
 
 # (seconds, background RGB, caption); a fade out/in of FADE_S surrounds the black gap after shot 2
-SHOTS = [(3.0, (200, 60, 40), "SHOT ONE"), (3.0, (40, 140, 200), "SHOT TWO"), (3.0, (60, 170, 80), "SHOT THREE")]
+SHOTS = [
+    (3.0, (200, 60, 40), "SHOT ONE"),
+    (3.0, (40, 140, 200), "SHOT TWO"),
+    (3.0, (60, 170, 80), "SHOT THREE"),
+]
 FADE_S = 1.0
 BLACK_S = 0.6
 

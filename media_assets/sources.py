@@ -172,7 +172,11 @@ def describe_s3(
     def read(start: int, length: int) -> bytes:
         if length <= 0:
             return b""
-        kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key, "Range": f"bytes={start}-{start + length - 1}"}
+        kwargs: dict[str, Any] = {
+            "Bucket": bucket,
+            "Key": key,
+            "Range": f"bytes={start}-{start + length - 1}",
+        }
         if quoted:
             kwargs["IfMatch"] = quoted
         body = client.get_object(**kwargs)["Body"]

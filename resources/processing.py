@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from enum import Enum
+from enum import StrEnum
 
 import dagster as dg
 from pydantic import Field
@@ -11,13 +11,14 @@ from pydantic import Field
 from media_assets.core.limits import Limits
 from media_assets.core.visual_models import VisualParams
 
-class Preset(str, Enum):
+
+class Preset(StrEnum):
     fast = "fast"
     balanced = "balanced"
     accurate = "accurate"
 
 
-class AudioStorageFormat(str, Enum):
+class AudioStorageFormat(StrEnum):
     flac = "flac"
     m4a = "m4a"
     mp3 = "mp3"

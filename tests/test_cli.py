@@ -15,7 +15,11 @@ from tests.conftest import REPO_ROOT
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
     return subprocess.run(
-        [sys.executable, "-m", "media_assets.cli", *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "media_assets.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=600,
     )
 
@@ -41,7 +45,14 @@ def test_process_twice_changes_nothing_and_reports_failures(tmp_path: Path, medi
     assert by_status["clip one.mov"]["partition"] == by_status["-dup ☃.mov"]["partition"]
     assert by_status["clip one.mov"]["status"] == "ok"
     key = by_status["clip one.mov"]["partition"]
-    for name in ("source.json", "media_metadata.json", "scenes.json", "keyframes.json", "audio.wav", "audio.json"):
+    for name in (
+        "source.json",
+        "media_metadata.json",
+        "scenes.json",
+        "keyframes.json",
+        "audio.wav",
+        "audio.json",
+    ):
         assert (out / key / name).is_file(), name
     source = json.loads((out / key / "source.json").read_text())
     assert len(source["aliases"]) == 1
@@ -57,8 +68,18 @@ def test_process_twice_changes_nothing_and_reports_failures(tmp_path: Path, medi
 
 def test_only_selects_assets_and_missing_path_is_reported(tmp_path: Path, media_dir: Path) -> None:
     out = tmp_path / "out"
-    res = _cli(tmp_path, "process", str(media_dir / "speech/jfk.flac"), str(tmp_path / "nope.mp4"),
-               "--out", str(out), "--only", "audio", "--json", "--quiet")
+    res = _cli(
+        tmp_path,
+        "process",
+        str(media_dir / "speech/jfk.flac"),
+        str(tmp_path / "nope.mp4"),
+        "--out",
+        str(out),
+        "--only",
+        "audio",
+        "--json",
+        "--quiet",
+    )
     assert res.returncode == 1
     rows = {r["input"]: r for r in map(json.loads, res.stdout.splitlines())}
     assert rows[str(tmp_path / "nope.mp4")]["status"] == "failed"

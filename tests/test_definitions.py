@@ -21,14 +21,34 @@ def test_asset_specs_snapshot() -> None:
             "backfill": (node.backfill_policy.policy_type.value, node.backfill_policy.max_partitions_per_run),
         }
     assert specs == {
-        "audio": {"deps": ["media_metadata"], "partitions": "videos", "code_version": CODE_VERSIONS["audio"],
-                  "group": "cpu_tier", "backfill": ("MULTI_RUN", 50)},
-        "keyframes": {"deps": ["media_metadata"], "partitions": "videos",
-                      "code_version": CODE_VERSIONS["keyframes"], "group": "cpu_tier", "backfill": ("MULTI_RUN", 50)},
-        "media_metadata": {"deps": [], "partitions": "videos", "code_version": CODE_VERSIONS["media_metadata"],
-                           "group": "cpu_tier", "backfill": ("MULTI_RUN", 50)},
-        "scenes": {"deps": ["media_metadata"], "partitions": "videos", "code_version": CODE_VERSIONS["scenes"],
-                   "group": "cpu_tier", "backfill": ("MULTI_RUN", 50)},
+        "audio": {
+            "deps": ["media_metadata"],
+            "partitions": "videos",
+            "code_version": CODE_VERSIONS["audio"],
+            "group": "cpu_tier",
+            "backfill": ("MULTI_RUN", 50),
+        },
+        "keyframes": {
+            "deps": ["media_metadata"],
+            "partitions": "videos",
+            "code_version": CODE_VERSIONS["keyframes"],
+            "group": "cpu_tier",
+            "backfill": ("MULTI_RUN", 50),
+        },
+        "media_metadata": {
+            "deps": [],
+            "partitions": "videos",
+            "code_version": CODE_VERSIONS["media_metadata"],
+            "group": "cpu_tier",
+            "backfill": ("MULTI_RUN", 50),
+        },
+        "scenes": {
+            "deps": ["media_metadata"],
+            "partitions": "videos",
+            "code_version": CODE_VERSIONS["scenes"],
+            "group": "cpu_tier",
+            "backfill": ("MULTI_RUN", 50),
+        },
     }
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
     assert checks == [
@@ -41,8 +61,10 @@ def test_asset_specs_snapshot() -> None:
 def test_job_and_sensors() -> None:
     job = defs.resolve_job_def("process_media")
     assert job.partitions_def is not None and job.partitions_def.name == "videos"
-    names = {s.name for s in defs.resolve_all_sensor_defs()} if hasattr(defs, "resolve_all_sensor_defs") else {
-        s.name for s in defs.sensors or []
-    }
+    names = (
+        {s.name for s in defs.resolve_all_sensor_defs()}
+        if hasattr(defs, "resolve_all_sensor_defs")
+        else {s.name for s in defs.sensors or []}
+    )
     assert "inbox_sensor" in names
     assert isinstance(defs.resources["media_store"], dg.ConfigurableResource)

@@ -1,6 +1,5 @@
 """``audio``: 16 kHz mono PCM WAV for the speech models, aligned with the container's timeline."""
 
-
 import tempfile
 from pathlib import Path
 
@@ -23,9 +22,15 @@ AUDIO_CHECK = "audio_duration_matches_container"
     code_version=CODE_VERSIONS["audio"],
     deps=["media_metadata"],
     kinds={"python", "ffmpeg"},
-    check_specs=[dg.AssetCheckSpec(AUDIO_CHECK, asset="audio", blocking=False,
-                                   description="audio.wav lasts as long as the container's audio stream says "
-                                   "(within 0.1 s or 2%), unless the file is truncated and the loss is recorded")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            AUDIO_CHECK,
+            asset="audio",
+            blocking=False,
+            description="audio.wav lasts as long as the container's audio stream says "
+            "(within 0.1 s or 2%), unless the file is truncated and the loss is recorded",
+        )
+    ],
     description="16 kHz mono PCM WAV of the main audio stream (correct downmix), plus audio.json with the "
     "source format, the alignment offset and any loss. Inputs without audio record has_audio=false.",
 )
@@ -42,8 +47,14 @@ def audio(context: dg.AssetExecutionContext, media_store: MediaStore, processing
         with tempfile.TemporaryDirectory(prefix="media-assets-audio-") as tmp:
             wav = Path(tmp) / "audio.wav"
             storage = Path(tmp) / f"audio.{processing.storage_format}" if processing.storage_format else None
-            result = extract_audio(path, wav, limits=processing.limits(), loudnorm=processing.loudnorm,
-                                   storage_format=processing.storage_format, storage_path=storage)
+            result = extract_audio(
+                path,
+                wav,
+                limits=processing.limits(),
+                loudnorm=processing.loudnorm,
+                storage_format=processing.storage_format,
+                storage_path=storage,
+            )
             wav_uri = media_store.put_file(key, "audio.wav", wav)
             if storage is not None:
                 media_store.put_file(key, storage.name, storage)
@@ -55,14 +66,24 @@ def audio(context: dg.AssetExecutionContext, media_store: MediaStore, processing
             tol = max(0.1, 0.02 * expected)
             if abs(result.duration_s - expected) > tol:
                 check_failures[key] = f"audio {result.duration_s:.3f}s vs container {expected:.3f}s"
-        return {"audio": {"dagster/uri": wav_uri, "has_audio": True, "duration_s": result.duration_s,
-                          "source_codec": result.source_codec or "", "source_channels": result.source_channels or 0,
-                          "lost_s": result.lost_s, "decode_errors": result.decode_error_count}}
+        return {
+            "audio": {
+                "dagster/uri": wav_uri,
+                "has_audio": True,
+                "duration_s": result.duration_s,
+                "source_codec": result.source_codec or "",
+                "source_channels": result.source_channels or 0,
+                "lost_s": result.lost_s,
+                "decode_errors": result.decode_error_count,
+            }
+        }
 
     outcome = run_partitions(context, ["audio"], media_store, processing, work)
     yield dg.MaterializeResult(asset_key="audio")
     yield dg.AssetCheckResult(
-        asset_key="audio", check_name=AUDIO_CHECK, passed=not check_failures,
+        asset_key="audio",
+        check_name=AUDIO_CHECK,
+        passed=not check_failures,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"checked_partitions": len(outcome.ok), "mismatches": dg.MetadataValue.json(check_failures)},
     )

@@ -1,6 +1,5 @@
 """``media_metadata``: what the file is (container, streams, duration), probed by content."""
 
-
 import dagster as dg
 
 from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, source_path
@@ -20,9 +19,7 @@ from resources.processing import ProcessingSettings
     description="Container, duration and every stream (codec, size with rotation, fps, start time, audio "
     "format) of one media file. Written to <root>/<partition>/media_metadata.json.",
 )
-def media_metadata(
-    context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings
-) -> None:
+def media_metadata(context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings) -> None:
     def work(key: str) -> dict:
         path, uri = source_path(media_store, key)
         info = probe(path, processing.limits())
@@ -40,11 +37,17 @@ def media_metadata(
             "has_audio": info.has_audio,
         }
         if v is not None:
-            meta.update({"video_codec": v.codec or "", "width": v.display_width or 0,
-                         "height": v.display_height or 0, "fps": v.fps or 0.0, "rotation": v.rotation})
+            meta.update(
+                {
+                    "video_codec": v.codec or "",
+                    "width": v.display_width or 0,
+                    "height": v.display_height or 0,
+                    "fps": v.fps or 0.0,
+                    "rotation": v.rotation,
+                }
+            )
         if a is not None:
-            meta.update({"audio_codec": a.codec or "", "sample_rate": a.sample_rate or 0,
-                         "channels": a.channels or 0})
+            meta.update({"audio_codec": a.codec or "", "sample_rate": a.sample_rate or 0, "channels": a.channels or 0})
         return {"media_metadata": meta}
 
     run_partitions(context, ["media_metadata"], media_store, processing, work)

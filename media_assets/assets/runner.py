@@ -42,12 +42,19 @@ def error_record(exc: BaseException, key: str, asset: str) -> dict[str, Any]:
     if isinstance(exc, MediaError):
         rec = exc.to_dict()
     elif isinstance(exc, UpstreamFailed):
-        rec = {"code": "upstream_failed", "file": exc.error.get("file"),
-               "problem": f"upstream {exc.upstream} failed: {exc.error.get('problem')}",
-               "details": {"upstream": exc.upstream, "upstream_error": exc.error}}
+        rec = {
+            "code": "upstream_failed",
+            "file": exc.error.get("file"),
+            "problem": f"upstream {exc.upstream} failed: {exc.error.get('problem')}",
+            "details": {"upstream": exc.upstream, "upstream_error": exc.error},
+        }
     else:  # a bug or an environment problem: keep the traceback for the report
-        rec = {"code": "internal_error", "file": None, "problem": f"{type(exc).__name__}: {exc}",
-               "details": {"traceback": traceback.format_exc(limit=8)}}
+        rec = {
+            "code": "internal_error",
+            "file": None,
+            "problem": f"{type(exc).__name__}: {exc}",
+            "details": {"traceback": traceback.format_exc(limit=8)},
+        }
     rec.update({"partition": key, "asset": asset, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     return rec
 
@@ -81,16 +88,22 @@ def run_partitions(
         started = time.perf_counter()
         try:
             per_asset = work(key)
-        except Exception as exc:  # noqa: BLE001 - one bad partition must not stop the others
+        except Exception as exc:
             rec = error_record(exc, key, assets[0])
             message = f"{rec['file']}: {rec['problem']}" if rec.get("file") else rec["problem"]
             outcome.failed[key] = rec
             for asset in assets:
                 store.put_json(key, f"errors/{asset}.json", {**rec, "asset": asset})
                 context.add_asset_metadata(
-                    {"status": "failed", "error_code": rec["code"], "error": message, "file": rec.get("file") or "",
-                     **provenance(asset, settings)},
-                    asset_key=asset, partition_key=key,
+                    {
+                        "status": "failed",
+                        "error_code": rec["code"],
+                        "error": message,
+                        "file": rec.get("file") or "",
+                        **provenance(asset, settings),
+                    },
+                    asset_key=asset,
+                    partition_key=key,
                 )
             context.log.error(f"[{key}] {', '.join(assets)} failed: {message}")
             continue
@@ -98,7 +111,12 @@ def run_partitions(
         for asset in assets:
             if store.exists(key, f"errors/{asset}.json"):  # an earlier failure is superseded
                 store.backend.delete_prefix(key, f"errors/{asset}.json")
-            meta = {"status": "ok", "elapsed_s": elapsed, **provenance(asset, settings), **per_asset.get(asset, {})}
+            meta = {
+                "status": "ok",
+                "elapsed_s": elapsed,
+                **provenance(asset, settings),
+                **per_asset.get(asset, {}),
+            }
             context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
         outcome.ok[key] = per_asset
     if outcome.failed and (len(keys) == 1 or not outcome.ok):

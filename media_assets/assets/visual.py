@@ -1,8 +1,8 @@
 """``scenes`` and ``keyframes``: both from one decode of the video (``media_assets.core.visual``)."""
 
-
 import base64
 import io
+import itertools
 import tempfile
 from pathlib import Path
 
@@ -37,7 +37,7 @@ def tiling_problems(scenes: list[dict], frames_total: int, duration_s: float) ->
         return ["no scenes"] if frames_total else []
     if scenes[0]["start_frame"] != 0:
         problems.append(f"first scene starts at frame {scenes[0]['start_frame']}")
-    for a, b in zip(scenes, scenes[1:], strict=False):
+    for a, b in itertools.pairwise(scenes):
         if b["start_frame"] != a["end_frame"] + 1:
             problems.append(f"frames: scene {a['index']} ends {a['end_frame']}, next starts {b['start_frame']}")
         if abs(b["start_s"] - a["end_s"]) > 1e-6:
@@ -60,14 +60,24 @@ def keyframe_problems(scenes: list[dict], keyframes: list[dict]) -> list[str]:
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("scenes", deps=["media_metadata"], group_name=GROUP, code_version=CODE_VERSIONS["scenes"],
-                     kinds={"python", "ffmpeg"},
-                     description="Shots with cuts and fades to/from black (frame-exact, PTS timestamps) "
-                     "in scenes.json; black gaps are scenes of kind 'black'."),
-        dg.AssetSpec("keyframes", deps=["media_metadata"], group_name=GROUP,
-                     code_version=CODE_VERSIONS["keyframes"], kinds={"python", "ffmpeg"},
-                     description="Per-scene sharpest frame plus interval samples, dHash-deduplicated, as "
-                     "JPEGs with thumbnails and a contact sheet; keyframes.json lists them."),
+        dg.AssetSpec(
+            "scenes",
+            deps=["media_metadata"],
+            group_name=GROUP,
+            code_version=CODE_VERSIONS["scenes"],
+            kinds={"python", "ffmpeg"},
+            description="Shots with cuts and fades to/from black (frame-exact, PTS timestamps) "
+            "in scenes.json; black gaps are scenes of kind 'black'.",
+        ),
+        dg.AssetSpec(
+            "keyframes",
+            deps=["media_metadata"],
+            group_name=GROUP,
+            code_version=CODE_VERSIONS["keyframes"],
+            kinds={"python", "ffmpeg"},
+            description="Per-scene sharpest frame plus interval samples, dHash-deduplicated, as "
+            "JPEGs with thumbnails and a contact sheet; keyframes.json lists them.",
+        ),
     ],
     check_specs=[
         dg.AssetCheckSpec(SCENES_CHECK, asset="scenes", blocking=False),
@@ -89,8 +99,10 @@ def visual_pass(context: dg.AssetExecutionContext, media_store: MediaStore, proc
             empty = {"has_video": False, "reason": "no video stream"}
             s_uri = media_store.put_json(key, "scenes.json", {**empty, "scenes": [], "transitions": []})
             k_uri = media_store.put_json(key, "keyframes.json", {**empty, "keyframes": []})
-            return {"scenes": {"dagster/uri": s_uri, "has_video": False},
-                    "keyframes": {"dagster/uri": k_uri, "has_video": False}}
+            return {
+                "scenes": {"dagster/uri": s_uri, "has_video": False},
+                "keyframes": {"dagster/uri": k_uri, "has_video": False},
+            }
         path, _ = source_path(media_store, key)
         v = info.video
         with tempfile.TemporaryDirectory(prefix="media-assets-visual-") as tmp:
@@ -128,13 +140,23 @@ def visual_pass(context: dg.AssetExecutionContext, media_store: MediaStore, proc
         fades = len(result.transitions) - cuts
         d = result.decode
         scenes_meta = {
-            "dagster/uri": s_uri, "has_video": True, "scenes": len(result.scenes), "cuts": cuts, "fades": fades,
-            "frames": d.frames_total, "frames_decoded": d.frames_decoded, "decode_mode": d.mode,
-            "decode_errors": d.decode_errors, "lost_s": d.lost_s, "visual_pass_s": d.elapsed_s,
+            "dagster/uri": s_uri,
+            "has_video": True,
+            "scenes": len(result.scenes),
+            "cuts": cuts,
+            "fades": fades,
+            "frames": d.frames_total,
+            "frames_decoded": d.frames_decoded,
+            "decode_mode": d.mode,
+            "decode_errors": d.decode_errors,
+            "lost_s": d.lost_s,
+            "visual_pass_s": d.elapsed_s,
             "codec": v.codec if v else "",
         }
         kf_meta = {
-            "dagster/uri": k_uri, "has_video": True, "keyframes": len(result.keyframes),
+            "dagster/uri": k_uri,
+            "has_video": True,
+            "keyframes": len(result.keyframes),
             "duplicates": sum(1 for k in result.keyframes if k.duplicate_of is not None),
         }
         if preview:
@@ -144,9 +166,15 @@ def visual_pass(context: dg.AssetExecutionContext, media_store: MediaStore, proc
     outcome = run_partitions(context, ["scenes", "keyframes"], media_store, processing, work)
     yield dg.MaterializeResult(asset_key="scenes")
     yield dg.MaterializeResult(asset_key="keyframes")
-    yield dg.AssetCheckResult(asset_key="scenes", check_name=SCENES_CHECK, passed=not tiling,
-                              metadata={"checked_partitions": len(outcome.ok),
-                                        "problems": dg.MetadataValue.json(tiling)})
-    yield dg.AssetCheckResult(asset_key="keyframes", check_name=KEYFRAMES_CHECK, passed=not inside,
-                              metadata={"checked_partitions": len(outcome.ok),
-                                        "problems": dg.MetadataValue.json(inside)})
+    yield dg.AssetCheckResult(
+        asset_key="scenes",
+        check_name=SCENES_CHECK,
+        passed=not tiling,
+        metadata={"checked_partitions": len(outcome.ok), "problems": dg.MetadataValue.json(tiling)},
+    )
+    yield dg.AssetCheckResult(
+        asset_key="keyframes",
+        check_name=KEYFRAMES_CHECK,
+        passed=not inside,
+        metadata={"checked_partitions": len(outcome.ok), "problems": dg.MetadataValue.json(inside)},
+    )

@@ -107,7 +107,7 @@ class VisualPass:
             self.step = grid_step(frame.width, self.p.analysis_width)
             self.frame_size = (frame.width, frame.height)
             if self.rotation is None:
-                self.rotation = int(round((getattr(frame, "rotation", 0) or 0) / 90.0)) % 4 * 90
+                self.rotation = round((getattr(frame, "rotation", 0) or 0) / 90.0) % 4 * 90
         feats = frame_features(frame, self.step)
         if self.features_prev is None:
             score = 0.0
@@ -145,9 +145,7 @@ class VisualPass:
         ratio = s / max(avg, 1e-3)
         if ratio >= self.p.adaptive_ratio or (s >= self.p.content_threshold and ratio >= 1.5):
             last = self.cuts[-1] if self.cuts else 0
-            if self.pts[pos] - self.pts[last] < self.p.min_scene_len_s and self.cuts:
-                return False
-            return True
+            return not (self.pts[pos] - self.pts[last] < self.p.min_scene_len_s and self.cuts)
         return False
 
     def _process(self, pos: int) -> None:
@@ -191,7 +189,7 @@ class VisualPass:
         frame = cand.frame
         w, h = frame.width, frame.height
         scale = min(1.0, p.keyframe_max_side / max(w, h))
-        tw, th = max(2, int(round(w * scale / 2)) * 2), max(2, int(round(h * scale / 2)) * 2)
+        tw, th = max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
         img = frame.to_image(width=tw, height=th)
         if self.rotation:  # counterclockwise, as FFmpeg's display matrix
             img = img.rotate(self.rotation, expand=True)
@@ -254,13 +252,26 @@ def _fades(vp: VisualPass, index_of, time_of, p: VisualParams) -> tuple[list[Tra
                 k -= 1
             if k < a - 1:
                 transitions.append(
-                    Transition(kind="fade_out", frame=index_of(k), end_frame=index_of(a - 1), time_s=time_of(k),
-                               end_time_s=time_of(a - 1), black="to")
+                    Transition(
+                        kind="fade_out",
+                        frame=index_of(k),
+                        end_frame=index_of(a - 1),
+                        time_s=time_of(k),
+                        end_time_s=time_of(a - 1),
+                        black="to",
+                    )
                 )
             else:
                 transitions.append(
-                    Transition(kind="cut", frame=index_of(a), end_frame=index_of(a), time_s=time_of(a),
-                               end_time_s=time_of(a), black="to", exact=index_of(a) - index_of(a - 1) == 1)
+                    Transition(
+                        kind="cut",
+                        frame=index_of(a),
+                        end_frame=index_of(a),
+                        time_s=time_of(a),
+                        end_time_s=time_of(a),
+                        black="to",
+                        exact=index_of(a) - index_of(a - 1) == 1,
+                    )
                 )
         if b < n - 1:  # leaving dark: walk forward along the rising ramp
             k = b + 1
@@ -268,14 +279,26 @@ def _fades(vp: VisualPass, index_of, time_of, p: VisualParams) -> tuple[list[Tra
                 k += 1
             if k > b + 1:
                 transitions.append(
-                    Transition(kind="fade_in", frame=index_of(b + 1), end_frame=index_of(k),
-                               time_s=time_of(b + 1), end_time_s=time_of(k), black="from")
+                    Transition(
+                        kind="fade_in",
+                        frame=index_of(b + 1),
+                        end_frame=index_of(k),
+                        time_s=time_of(b + 1),
+                        end_time_s=time_of(k),
+                        black="from",
+                    )
                 )
             else:
                 transitions.append(
-                    Transition(kind="cut", frame=index_of(b + 1), end_frame=index_of(b + 1),
-                               time_s=time_of(b + 1), end_time_s=time_of(b + 1), black="from",
-                               exact=index_of(b + 1) - index_of(b) == 1)
+                    Transition(
+                        kind="cut",
+                        frame=index_of(b + 1),
+                        end_frame=index_of(b + 1),
+                        time_s=time_of(b + 1),
+                        end_time_s=time_of(b + 1),
+                        black="from",
+                        exact=index_of(b + 1) - index_of(b) == 1,
+                    )
                 )
     return transitions, runs
 
@@ -314,9 +337,7 @@ def analyze_video(
         fps = float(vs.average_rate or vs.guessed_rate or 0) or 25.0
         if origin_s is None:
             origin_s = (container.start_time or 0) / 1_000_000 if container.start_time is not None else 0.0
-        duration_hint = (
-            float(vs.duration * tb) if vs.duration else (container.duration or 0) / 1_000_000
-        )
+        duration_hint = float(vs.duration * tb) if vs.duration else (container.duration or 0) / 1_000_000
         vs_frames = int(vs.frames or 0)
         vs_start = float(vs.start_time * tb) if vs.start_time is not None else origin_s
         mode = p.mode
@@ -338,7 +359,7 @@ def analyze_video(
         big_refs: deque[int] = deque(maxlen=16)
         ref_sizes: deque[int] = deque(maxlen=4)
         nonref_sizes: deque[int] = deque(maxlen=8)
-        frame_dur = int(round(1 / (fps * tb))) if fps and tb else 1
+        frame_dur = round(1 / (fps * tb)) if fps and tb else 1
         window = 8 * max(frame_dur, 1)
         cctx = vs.codec_context
 
@@ -418,10 +439,7 @@ def analyze_video(
     def time_of(pos: int) -> float:
         return round(vp.pts[pos] - origin_s, 6)
 
-    if end_pts is not None:
-        video_end = float(end_pts * tb)
-    else:
-        video_end = vp.pts[-1] + 1.0 / fps
+    video_end = float(end_pts * tb) if end_pts is not None else vp.pts[-1] + 1.0 / fps
     video_end = max(video_end, vp.pts[-1] + 1e-3)
 
     # transitions: content cuts + fades and hard cuts to/from black
@@ -434,8 +452,15 @@ def analyze_video(
             continue
         exact = pos == 0 or index_of(pos) - index_of(pos - 1) == 1
         transitions.append(
-            Transition(kind="cut", frame=f, end_frame=f, time_s=time_of(pos), end_time_s=time_of(pos),
-                       score=round(vp.cut_scores[pos], 3), exact=exact)
+            Transition(
+                kind="cut",
+                frame=f,
+                end_frame=f,
+                time_s=time_of(pos),
+                end_time_s=time_of(pos),
+                score=round(vp.cut_scores[pos], 3),
+                exact=exact,
+            )
         )
     for t in fade_transitions:
         if t.kind == "cut":
@@ -469,9 +494,17 @@ def analyze_video(
         seg_lum = float(np.mean(vp.luma[s : e + 1]))
         kind = "black" if bool(dark_pos[s : e + 1].all()) else "shot"
         scenes.append(
-            Scene(index=si, kind=kind, start_frame=start_frame, end_frame=max(start_frame, end_frame),
-                  start_s=start_t, end_s=end_t, duration_s=round(end_t - start_t, 6),
-                  start_pts_s=round(vp.pts[s], 6), mean_luma=round(seg_lum, 2))
+            Scene(
+                index=si,
+                kind=kind,
+                start_frame=start_frame,
+                end_frame=max(start_frame, end_frame),
+                start_s=start_t,
+                end_s=end_t,
+                duration_s=round(end_t - start_t, 6),
+                start_pts_s=round(vp.pts[s], 6),
+                mean_luma=round(seg_lum, 2),
+            )
         )
     if scenes:
         scenes[0].start_frame = 0
@@ -481,10 +514,21 @@ def analyze_video(
     for ki, e in enumerate(vp.emitted):
         si = bisect.bisect_right(starts, e.pos) - 1
         keyframes.append(
-            Keyframe(index=ki, scene_index=si, frame=index_of(e.pos), time_s=time_of(e.pos),
-                     pts_s=round(vp.pts[e.pos], 6), reason="interval", sharpness=round(e.sharpness, 3),
-                     dhash=f"{e.hash:016x}", duplicate_of=e.duplicate_of, image=e.image, width=e.width,
-                     height=e.height, thumbnails=e.thumbnails)
+            Keyframe(
+                index=ki,
+                scene_index=si,
+                frame=index_of(e.pos),
+                time_s=time_of(e.pos),
+                pts_s=round(vp.pts[e.pos], 6),
+                reason="interval",
+                sharpness=round(e.sharpness, 3),
+                dhash=f"{e.hash:016x}",
+                duplicate_of=e.duplicate_of,
+                image=e.image,
+                width=e.width,
+                height=e.height,
+                thumbnails=e.thumbnails,
+            )
         )
     for sc in scenes:
         mine = [k for k in keyframes if k.scene_index == sc.index]
@@ -505,24 +549,41 @@ def analyze_video(
         lost_s = max(0.0, header_end - video_end)
         if lost_s < 1.5 / fps:
             lost_s = 0.0
-    lost = int(round(lost_s * fps))
+    lost = round(lost_s * fps)
     lost_fraction = round(min(1.0, lost_s / duration_hint), 4) if duration_hint > 0 else 0.0
     width, height = _frame_size(vp)
     rot = vp.rotation or 0
     disp_w, disp_h = (height, width) if rot in (90, 270) else (width, height)
     return VisualResult(
-        video=VideoTimeline(width=width, height=height, display_width=disp_w, display_height=disp_h,
-                            rotation=rot, fps=round(fps, 6), start_pts_s=round(vp.pts[0], 6),
-                            origin_s=round(origin_s, 6), duration_s=round(video_end - origin_s, 6)),
+        video=VideoTimeline(
+            width=width,
+            height=height,
+            display_width=disp_w,
+            display_height=disp_h,
+            rotation=rot,
+            fps=round(fps, 6),
+            start_pts_s=round(vp.pts[0], 6),
+            origin_s=round(origin_s, 6),
+            duration_s=round(video_end - origin_s, 6),
+        ),
         scenes=scenes,
         transitions=transitions,
         keyframes=keyframes,
         contact_sheet=contact,
-        decode=DecodeReport(mode=mode, codec=codec, frames_total=total_frames, frames_decoded=len(vp.pts),
-                            frames_skipped=skipped, decode_errors=errors, error_messages=messages,
-                            expected_frames=expected, lost_frames=lost, lost_s=round(lost_s, 3),
-                            lost_fraction=lost_fraction,
-                            elapsed_s=round(time.perf_counter() - started, 3)),
+        decode=DecodeReport(
+            mode=mode,
+            codec=codec,
+            frames_total=total_frames,
+            frames_decoded=len(vp.pts),
+            frames_skipped=skipped,
+            decode_errors=errors,
+            error_messages=messages,
+            expected_frames=expected,
+            lost_frames=lost,
+            lost_s=round(lost_s, 3),
+            lost_fraction=lost_fraction,
+            elapsed_s=round(time.perf_counter() - started, 3),
+        ),
         params=p,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,9 @@ def _cuts(result) -> list[int]:
 
 
 @pytest.mark.parametrize("rel", sorted(CUT_FILES))
-def test_hard_cuts_match_truth_within_one_frame(media_dir: Path, truth: dict, rel: str, tmp_path: Path) -> None:
+def test_hard_cuts_match_truth_within_one_frame(
+    media_dir: Path, truth: dict, rel: str, tmp_path: Path
+) -> None:
     expected = _truth_cuts(truth, rel)
     assert expected == CUT_FILES[rel]  # the truth file is what we think it is
     result = analyze_video(media_dir / rel, tmp_path)
@@ -50,7 +53,9 @@ def test_hard_cuts_match_truth_within_one_frame(media_dir: Path, truth: dict, re
         assert abs(f - e) <= 1, (found, expected)
 
 
-@pytest.mark.parametrize("rel", ["video/opencv_vtest.avi", "video/psd_fades.mp4", "formats/opencv_tree_cinepak.avi"])
+@pytest.mark.parametrize(
+    "rel", ["video/opencv_vtest.avi", "video/psd_fades.mp4", "formats/opencv_tree_cinepak.avi"]
+)
 def test_no_cut_where_there_is_none(media_dir: Path, rel: str) -> None:
     assert _cuts(analyze_video(media_dir / rel)) == []
 
@@ -58,7 +63,11 @@ def test_no_cut_where_there_is_none(media_dir: Path, rel: str) -> None:
 def test_fades_found_as_fades(media_dir: Path, truth: dict) -> None:
     result = analyze_video(media_dir / "video/psd_testvideo.mp4")
     fades = [(t.kind, t.frame, t.end_frame) for t in result.transitions if t.kind != "cut"]
-    want = [t for t in truth["video"]["video/psd_testvideo.mp4"]["transitions_helper_measured"] if t["type"] != "cut"]
+    want = [
+        t
+        for t in truth["video"]["video/psd_testvideo.mp4"]["transitions_helper_measured"]
+        if t["type"] != "cut"
+    ]
     assert len(fades) == len(want)
     for (kind, a, b), t in zip(fades, want, strict=True):
         lo, hi = t["frames"]
@@ -84,7 +93,7 @@ def test_scenes_tile_the_video_and_keyframes_lie_inside(media_dir: Path, tmp_pat
     result = analyze_video(media_dir / "video/bbb_0_30.webm", tmp_path)
     scenes = result.scenes
     assert scenes[0].start_frame == 0 and scenes[0].start_s == pytest.approx(0.0, abs=0.01)
-    for a, b in zip(scenes, scenes[1:], strict=False):
+    for a, b in itertools.pairwise(scenes):
         assert b.start_frame == a.end_frame + 1
         assert b.start_s == pytest.approx(a.end_s)
     assert scenes[-1].end_frame == result.decode.frames_total - 1 == 719
@@ -128,13 +137,22 @@ def test_rotation_applied_to_keyframes(media_dir: Path, tmp_path: Path) -> None:
     assert (k.width, k.height) == (360, 640)
     # same picture as FFmpeg's own autorotation of that frame
     ref = tmp_path / "ref.png"
-    ffmpeg("-i", str(media_dir / "formats/bbb_seg_rotate90.mp4"), "-vf", f"select=eq(n\\,{k.frame})",
-           "-frames:v", "1", str(ref))
+    ffmpeg(
+        "-i",
+        str(media_dir / "formats/bbb_seg_rotate90.mp4"),
+        "-vf",
+        f"select=eq(n\\,{k.frame})",
+        "-frames:v",
+        "1",
+        str(ref),
+    )
     import numpy as np
 
     with Image.open(ref) as a, Image.open(tmp_path / k.image) as b:
         assert a.size == b.size
-        diff = np.abs(np.asarray(a.convert("L"), dtype=float) - np.asarray(b.convert("L"), dtype=float)).mean()
+        diff = np.abs(
+            np.asarray(a.convert("L"), dtype=float) - np.asarray(b.convert("L"), dtype=float)
+        ).mean()
         assert diff < 12
 
 
@@ -159,12 +177,27 @@ def test_generated_cuts_and_dedup(tmp_path: Path) -> None:
     """Truth by construction: three colour sources concatenated, the first repeated at the end."""
     src = tmp_path / "gen.mp4"
     ffmpeg(
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
-        "-f", "lavfi", "-i", "mandelbrot=size=320x240:rate=25",
-        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=2",
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=2",
         "-filter_complex",
         "[1:v]trim=duration=2,setpts=PTS-STARTPTS[m];[0:v][m][2:v]concat=n=3:v=1[v]",
-        "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(src),
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(src),
     )
     result = analyze_video(src, tmp_path / "out")
     assert _cuts(result) == [50, 100]
