@@ -270,9 +270,7 @@ def make_s3_client(endpoint_url: str | None = None, region_name: str | None = No
     from botocore.config import Config
 
     config = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
-    return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint_url, region_name=region_name, config=config
-    )
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region_name, config=config)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -352,9 +350,7 @@ class _BaseBackend:
     ) -> list[str]:
         raise NotImplementedError
 
-    def _publish(
-        self, key: str, name_prefix: str, local_dir: Path, *, replace: bool, move: bool
-    ) -> list[str]:
+    def _publish(self, key: str, name_prefix: str, local_dir: Path, *, replace: bool, move: bool) -> list[str]:
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------------------------
@@ -449,9 +445,7 @@ class LocalBackend(_BaseBackend):
         region_name: str | None = None,
         s3_client: Any = None,
     ) -> None:
-        super().__init__(
-            cache_dir=cache_dir, endpoint_url=endpoint_url, region_name=region_name, s3_client=s3_client
-        )
+        super().__init__(cache_dir=cache_dir, endpoint_url=endpoint_url, region_name=region_name, s3_client=s3_client)
         root_str = os.fspath(root)
         if root_str.startswith("file://"):
             root_str = unquote(urlparse(root_str).path)
@@ -541,15 +535,13 @@ class LocalBackend(_BaseBackend):
             raise ValueError("replace=True needs a non-empty name_prefix (a subfolder)")
         return self._publish(key, prefix, Path(local_dir), replace=replace, move=False)
 
-    def _publish(
-        self, key: str, name_prefix: str, local_dir: Path, *, replace: bool, move: bool
-    ) -> list[str]:
+    def _publish(self, key: str, name_prefix: str, local_dir: Path, *, replace: bool, move: bool) -> list[str]:
         files = [(_join(name_prefix, rel), src) for rel, src in _iter_local_files(local_dir)]
         for name, _ in files:
             validate_name(name)
         for name, src in files:
             dest = self.path(key, name)
-            if move:
+            if move and not src.is_symlink():  # a staged symlink is published as a copy of its target
                 _fsync_file(src)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(src, dest)
@@ -579,9 +571,7 @@ class S3Backend(_BaseBackend):
         cache_dir: str | os.PathLike[str] | None = None,
         transfer_config: Any = None,
     ) -> None:
-        super().__init__(
-            cache_dir=cache_dir, endpoint_url=endpoint_url, region_name=region_name, s3_client=client
-        )
+        super().__init__(cache_dir=cache_dir, endpoint_url=endpoint_url, region_name=region_name, s3_client=client)
         self.bucket, prefix = parse_s3_uri(root)
         self.prefix = prefix.strip("/")
         if self.prefix:
@@ -661,9 +651,7 @@ class S3Backend(_BaseBackend):
     def fetch(self, key: str, name: str) -> Path:
         """Download an artifact into the cache dir (reused while size+ETag are unchanged)."""
         obj_key = self.object_key(key, name)
-        return self._download_cached(
-            self.bucket, obj_key, kind="artifacts", display=f"s3://{self.bucket}/{obj_key}"
-        )
+        return self._download_cached(self.bucket, obj_key, kind="artifacts", display=f"s3://{self.bucket}/{obj_key}")
 
     def _iter_keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
@@ -712,9 +700,7 @@ class S3Backend(_BaseBackend):
             raise ValueError("replace=True needs a non-empty name_prefix (a subfolder)")
         return self._publish(key, prefix, Path(local_dir), replace=replace, move=False)
 
-    def _publish(
-        self, key: str, name_prefix: str, local_dir: Path, *, replace: bool, move: bool
-    ) -> list[str]:
+    def _publish(self, key: str, name_prefix: str, local_dir: Path, *, replace: bool, move: bool) -> list[str]:
         files = [(_join(name_prefix, rel), src) for rel, src in _iter_local_files(local_dir)]
         for name, _ in files:
             validate_name(name)

@@ -74,29 +74,46 @@ class Registrar:
     run_requests: list[dg.RunRequest] = field(default_factory=list)
     _seen_keys: set[str] = field(default_factory=set)
 
-    def add(self, record: SourceRecord) -> bool:
-        """Register ``record``; True if it asked for a new partition (and run)."""
-        sources.register_source(self.store, record)
-        key = record.key
-        if key in self._seen_keys:
-            self.context.log.info(f"{record.uri}: same content as another file in this tick ({key})")
-            return False
-        self._seen_keys.add(key)
-        if self.context.instance.has_dynamic_partition(VIDEOS_PARTITIONS_NAME, key):
-            self.context.log.info(f"{record.uri}: already a partition ({key}); recorded as an alias")
-            return False
-        self.new_keys.append(key)
-        self.run_requests.append(dg.RunRequest(partition_key=key, run_key=key))
-        return True
+    def add_all(self, records: Sequence[SourceRecord], workers: int = 1) -> None:
+        """Register ``records`` and request a partition and a run for each key not seen before, in order.
+
+        Distinct keys are registered in parallel (the records of one key one after the other, so aliases are
+        appended one at a time). A key is requested unless it was already requested in this tick or is
+        already a partition. The instance is only asked (``has_dynamic_partition``, one query per key) when
+        ``source.json`` already existed: a key whose ``source.json`` was just created has never been requested
+        by a sensor (sources are registered before their partition is requested); if a tick dies after
+        registering, the next tick finds ``source.json`` and asks the instance, so nothing is lost. A store
+        error fails the tick (after the other keys were registered; registering again is idempotent).
+        """
+        groups: dict[str, list[SourceRecord]] = {}
+        for record in records:
+            groups.setdefault(record.key, []).append(record)
+
+        def register(group: list[SourceRecord]) -> bool:
+            created = [sources.register_source(self.store, record) for record in group]
+            return created[0]
+
+        outcomes = run_parallel(register, list(groups.values()), workers)
+        for (key, group), is_new_source in zip(groups.items(), outcomes, strict=True):
+            if isinstance(is_new_source, Exception):
+                raise is_new_source
+            for other in group[1:]:
+                self.context.log.info(f"{other.uri}: same content as {group[0].uri} ({key})")
+            if key in self._seen_keys:
+                continue
+            self._seen_keys.add(key)
+            if not is_new_source and self.context.instance.has_dynamic_partition(VIDEOS_PARTITIONS_NAME, key):
+                self.context.log.info(f"{group[0].uri}: already a partition ({key}); recorded as an alias")
+                continue
+            self.new_keys.append(key)
+            self.run_requests.append(dg.RunRequest(partition_key=key, run_key=key))
 
     def result(self, cursor: str, skip_message: str) -> dg.SensorResult:
         if not self.run_requests:
             return dg.SensorResult(skip_reason=skip_message, cursor=cursor)
         return dg.SensorResult(
             run_requests=self.run_requests,
-            dynamic_partitions_requests=[
-                dg.AddDynamicPartitionsRequest(VIDEOS_PARTITIONS_NAME, list(self.new_keys))
-            ],
+            dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(VIDEOS_PARTITIONS_NAME, list(self.new_keys))],
             cursor=cursor,
         )
 
@@ -264,9 +281,7 @@ def build_inbox_sensor(
                 new_state.failed[rel] = state.failed[rel]
                 continue
             previous = state.pending.get(rel)
-            unchanged_since = (
-                previous[2] if previous and previous[:2] == [entry.size, entry.mtime_ns] else None
-            )
+            unchanged_since = previous[2] if previous and previous[:2] == [entry.size, entry.mtime_ns] else None
             settled = now - entry.mtime_ns / 1e9 >= settle_seconds or (
                 unchanged_since is not None and now - unchanged_since >= settle_seconds
             )
@@ -279,11 +294,9 @@ def build_inbox_sensor(
 
         todo.sort(key=lambda e: (e.mtime_ns, e.rel))
         batch, waiting = todo[:max_per_tick], len(todo) - min(len(todo), max_per_tick)
-        described = run_parallel(
-            lambda e: sources.describe_local(e.path, expect=(e.size, e.mtime_ns)), batch, workers
-        )
+        described = run_parallel(lambda e: sources.describe_local(e.path, expect=(e.size, e.mtime_ns)), batch, workers)
 
-        registrar = Registrar(context, resolve_store(context, store, store_resource_key))
+        records: list[SourceRecord] = []
         for entry, outcome in zip(batch, described, strict=True):
             if isinstance(outcome, sources.SourceChangedError):
                 context.log.info(f"{entry.path}: still changing; will retry")
@@ -295,8 +308,10 @@ def build_inbox_sensor(
                 context.log.warning(f"{entry.path}: cannot read ({type(outcome).__name__}: {outcome}); skipped")
                 new_state.failed[entry.rel] = [entry.size, entry.mtime_ns, entry.ctime_ns]
             else:
-                registrar.add(outcome)
+                records.append(outcome)
                 new_state.seen[entry.rel] = [entry.size, entry.mtime_ns]
+        registrar = Registrar(context, resolve_store(context, store, store_resource_key))
+        registrar.add_all(records, workers)
 
         summary = (
             f"{len(batch)} file(s) fingerprinted, {len(registrar.new_keys)} new partition(s), "

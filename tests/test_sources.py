@@ -100,7 +100,9 @@ def test_same_bytes_same_key_in_folder_and_s3(tmp_path, s3_server, s3_bucket, si
     key = f"{s3_server.unique_prefix()}/drop/clip copy ü.mov"
     client.put_object(Bucket=s3_bucket, Key=key, Body=data)
     ranges = []
-    client.meta.events.register("before-parameter-build.s3.GetObject", lambda params, **kw: ranges.append(params["Range"]))
+    client.meta.events.register(
+        "before-parameter-build.s3.GetObject", lambda params, **kw: ranges.append(params["Range"])
+    )
 
     local = describe_local(path)
     remote = describe_s3(client, s3_bucket, key)  # size/etag/last_modified from a HEAD
@@ -124,7 +126,7 @@ def test_describe_s3_with_listing_values_and_replaced_object(s3_server, s3_bucke
     record = describe_s3(client, s3_bucket, key, listed["Size"], listed["ETag"], listed["LastModified"])
     assert record.size_bytes == len(b"first version")
     client.put_object(Bucket=s3_bucket, Key=key, Body=b"second version")  # replaced after listing
-    with pytest.raises(Exception, match="PreconditionFailed|412"):
+    with pytest.raises(Exception, match=r"PreconditionFailed|412"):
         describe_s3(client, s3_bucket, key, listed["Size"], listed["ETag"], listed["LastModified"])
 
 

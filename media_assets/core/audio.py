@@ -40,6 +40,7 @@ import av
 import av.filter
 import numpy as np
 from av.audio.frame import AudioFrame
+from av.container import OutputContainer
 from pydantic import BaseModel, ConfigDict
 
 from media_assets.core.limits import Limits
@@ -276,7 +277,7 @@ class _StorageWriter:
         if codec is None:
             raise RuntimeError(f"PyAV has no encoder for {fmt} (tried {', '.join(encoders)})")
         self.codec = codec
-        self._out = av.open(str(path), "w", format=muxer)
+        self._out: OutputContainer | None = av.open(str(path), "w", format=muxer)
         self._stream = self._out.add_stream(codec, rate=rate, layout=layout)
         cc = self._stream.codec_context
         formats = [f.name for f in (cc.codec.audio_formats or [])]
@@ -295,15 +296,22 @@ class _StorageWriter:
             frame.pts = self._pts
             frame.time_base = Fraction(1, self._rate)
             self._pts += frame.samples
+        assert self._out is not None, "storage copy already closed"
         for f in self._resampler.resample(frame):
-            for packet in self._stream.encode(f):
-                self._out.mux(packet)
+            self._out.mux(self._stream.encode(f))
         if frame is None:
-            for packet in self._stream.encode(None):
-                self._out.mux(packet)
+            self._out.mux(self._stream.encode(None))
 
     def close(self) -> None:
-        self._out.close()
+        """Write the trailer and close; safe to call again (then a no-op)."""
+        if self._out is not None:
+            out, self._out = self._out, None
+            out.close()
+
+    def abort(self) -> None:
+        """Release the output after a failure (its temp file is discarded by the caller)."""
+        with contextlib.suppress(Exception):
+            self.close()
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -394,9 +402,7 @@ def extract_audio(
     wav_out = _AtomicFile(dst)
     store_out = _AtomicFile(store_dst) if store_dst is not None else None
     try:
-        result = _extract(
-            info, src_s, wav_out, store_out, storage_format, sample_rate, channels, target_layout, loud
-        )
+        result = _extract(info, src_s, wav_out, store_out, storage_format, sample_rate, channels, target_layout, loud)
         wav_out.commit()
         if store_out is not None:
             store_out.commit()
@@ -433,12 +439,16 @@ def _extract(
     converter: _Converter | None = None
     measured: dict[str, float] | None = None
 
-    with open(wav_out.tmp, "wb") as raw, wave.open(raw, "wb") as wav, open_container(src) as container:
+    with contextlib.ExitStack() as cleanup:
+        raw = cleanup.enter_context(open(wav_out.tmp, "wb"))
+        wav = cleanup.enter_context(wave.open(raw, "wb"))
+        container = cleanup.enter_context(open_container(src))
         wav.setnchannels(channels)
         wav.setsampwidth(2)
         wav.setframerate(rate)
         if store_out is not None and storage_format is not None:
             store = _StorageWriter(store_out.tmp, storage_format, rate, target_layout)
+            cleanup.callback(store.abort)  # no-op after a successful close()
 
         stream = container.streams[a.index]
         cc = stream.codec_context

@@ -46,8 +46,7 @@ class Limits(BaseModel):
         if self.max_file_bytes is not None and size > self.max_file_bytes:
             raise FileTooLargeError(
                 str(path),
-                f"file is {_human_bytes(size)} ({size} bytes), over the limit of "
-                f"{_human_bytes(self.max_file_bytes)}",
+                f"file is {_human_bytes(size)} ({size} bytes), over the limit of {_human_bytes(self.max_file_bytes)}",
                 size_bytes=size,
                 max_file_bytes=self.max_file_bytes,
             )
@@ -57,8 +56,7 @@ class Limits(BaseModel):
         if self.max_duration_s is not None and seconds is not None and seconds > self.max_duration_s:
             raise DurationTooLongError(
                 str(path),
-                f"media lasts {_human_seconds(seconds)}, over the limit of "
-                f"{_human_seconds(self.max_duration_s)}",
+                f"media lasts {_human_seconds(seconds)}, over the limit of {_human_seconds(self.max_duration_s)}",
                 duration_s=round(seconds, 3),
                 max_duration_s=self.max_duration_s,
             )

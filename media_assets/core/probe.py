@@ -537,9 +537,7 @@ def probe(path: str | Path, limits: Limits | None = None) -> MediaInfo:
         main_video = None
         if not is_image_format(fmt_name):
             candidates = [
-                s
-                for s in c.streams.video
-                if not (int(s.disposition) & int(av.stream.Disposition.attached_pic))
+                s for s in c.streams.video if not (int(s.disposition) & int(av.stream.Disposition.attached_pic))
             ]
             default = [s for s in candidates if int(s.disposition) & int(av.stream.Disposition.default)]
             main_video = (default or candidates or [None])[0]
@@ -582,9 +580,7 @@ def probe(path: str | Path, limits: Limits | None = None) -> MediaInfo:
     duration, source = container_duration, "container"
     if duration is None or duration <= 0:
         stream_durations = [
-            s.duration_s
-            for s in streams
-            if s.duration_s and s.kind in ("video", "audio") and not s.attached_pic
+            s.duration_s for s in streams if s.duration_s and s.kind in ("video", "audio") and not s.attached_pic
         ]
         if stream_durations:
             duration, source = max(stream_durations), "stream"

@@ -236,9 +236,7 @@ def test_downmix_5_1_front_left(gen_dir: Path, tmp_path: Path, layout: str, code
     x sqrt(1/2), LFE with 0, then normalises the row so it cannot clip (sum of gains = 1 + 2*0.7071 + 2*0.5).
     FL's gain is therefore 0.7071 / 3.4142 = 0.2071 (-13.7 dB).
     """
-    src = _tone(
-        gen_dir / f"fl_{layout}.{'wav' if codec.startswith('pcm') else 'flac'}", f"pan={layout}|FL=c0", codec
-    )
+    src = _tone(gen_dir / f"fl_{layout}.{'wav' if codec.startswith('pcm') else 'flac'}", f"pan={layout}|FL=c0", codec)
     r = extract_audio(src, tmp_path / "a.wav")
     assert r.source_layout == layout and r.source_channels == 6 and not r.source_layout_assumed
     y = read_wav(tmp_path / "a.wav")[0][1600:-1600]  # skip resampler edges
@@ -460,9 +458,7 @@ def test_loudnorm(media_dir: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("fmt", "codec"), [("flac", "flac"), ("m4a", "aac"), ("mp3", "mp3")])
 def test_storage_copy(media_dir: Path, tmp_path: Path, fmt: str, codec: str) -> None:
     dst = tmp_path / "store" / f"audio.{fmt}"
-    r = extract_audio(
-        media_dir / "speech/jfk.flac", tmp_path / "audio.wav", storage_format=fmt, storage_path=dst
-    )
+    r = extract_audio(media_dir / "speech/jfk.flac", tmp_path / "audio.wav", storage_format=fmt, storage_path=dst)
     assert r.storage is not None
     assert (r.storage.path, r.storage.format, r.storage.bytes) == (str(dst), fmt, dst.stat().st_size)
     with av.open(str(dst)) as c:
@@ -484,9 +480,7 @@ def test_storage_default_path(media_dir: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("storage", [None, "m4a"])
-def test_atomic_write(
-    media_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: str | None
-) -> None:
+def test_atomic_write(media_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: str | None) -> None:
     dst = tmp_path / "audio.wav"
     dst.write_bytes(b"previous good result")
     real = audio_mod._frame_bytes

@@ -373,7 +373,9 @@ def test_resource_picks_backend(tmp_path, s3_server, s3_bucket, monkeypatch):
     local = MediaStore(root=str(tmp_path / "store"))
     assert isinstance(local.backend, LocalBackend)
     remote = MediaStore(
-        root=f"s3://{s3_bucket}/{s3_server.unique_prefix()}", endpoint_url=s3_server.endpoint_url, cache_dir=str(tmp_path)
+        root=f"s3://{s3_bucket}/{s3_server.unique_prefix()}",
+        endpoint_url=s3_server.endpoint_url,
+        cache_dir=str(tmp_path),
     )
     assert isinstance(remote.backend, S3Backend)
     for store in (local, remote):

@@ -44,16 +44,17 @@ class FakeDaemon:
         )
         with dg.partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon does
             data = sensor.evaluate_tick(context)
+        known = self.partitions
         for request in data.dynamic_partitions_requests or []:
             assert isinstance(request, dg.AddDynamicPartitionsRequest)
             assert request.partitions_def_name == VIDEOS_PARTITIONS_NAME
             assert len(set(request.partition_keys)) == len(request.partition_keys)
-            for key in request.partition_keys:
-                assert not self.instance.has_dynamic_partition(VIDEOS_PARTITIONS_NAME, key), key
+            assert not known & set(request.partition_keys), "requested partitions that already exist"
             self.instance.add_dynamic_partitions(VIDEOS_PARTITIONS_NAME, list(request.partition_keys))
+        known = self.partitions
         for run in data.run_requests or []:
             assert run.run_key == run.partition_key
-            assert self.instance.has_dynamic_partition(VIDEOS_PARTITIONS_NAME, run.partition_key)
+            assert run.partition_key in known
             self.run_keys.append(run.run_key)
         self.cursor = data.cursor
         self.ticks.append(data)

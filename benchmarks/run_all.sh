@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run every benchmark in sequence from the repository root; the exit status is non-zero if any target
+# was missed (each script prints which). Generated inputs are cached in benchmarks/.cache/.
+#   benchmarks/run_all.sh            # default repetitions
+#   REPS=3 benchmarks/run_all.sh     # fewer repetitions for the CPU tier
+set -u
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-.venv/bin/python}"
+status=0
+echo "== bench_cpu_tier ==";  "$PY" benchmarks/bench_cpu_tier.py --reps "${REPS:-5}" || status=1
+echo "== bench_memory ==";    "$PY" benchmarks/bench_memory.py || status=1
+echo "== bench_batch ==";     "$PY" benchmarks/bench_batch.py || status=1
+exit $status
