@@ -99,6 +99,7 @@ class S3Server:
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
     region: str = REGION
+    ports: dict[str, int] = field(default_factory=dict)
     _log_file: Any = field(default=None, repr=False)
     _client: Any = field(default=None, repr=False)
 
@@ -168,6 +169,11 @@ class S3Server:
         if self._log_file is not None:
             self._log_file.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        # weed puts some gRPC unix sockets in /tmp whatever TMPDIR says, and leaves them behind
+        for port in self.ports.values():
+            for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
+                with contextlib.suppress(OSError):
+                    sock.unlink()
 
 
 def _wait_ready(server: S3Server, timeout: float) -> None:
@@ -246,6 +252,7 @@ def start_s3_server(weed: str | None = None, *, timeout: float = STARTUP_TIMEOUT
             data_dir=data_dir,
             log_path=log_path,
             process=process,
+            ports=ports,
             _log_file=log_file,
         )
         try:
