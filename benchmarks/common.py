@@ -201,7 +201,12 @@ def generated_clips(n: int = 50) -> Path:
 # ----------------------------------------------------------------------------------------------------------
 @dataclass
 class Timing:
+    """Repeated measurements: wall seconds, and per run the CPU seconds of this workload and the average
+    number of cores other processes kept busy meanwhile (a contamination indicator on a shared machine)."""
+
     runs: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    others: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -215,6 +220,14 @@ class Timing:
     def max(self) -> float:
         return max(self.runs)
 
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
+
+    @property
+    def others_median(self) -> float:
+        return statistics.median(self.others) if self.others else float("nan")
+
     def spread_pct(self) -> float:
         """(max - min) / median, in percent."""
         return 100.0 * (self.max - self.min) / self.median if self.median else 0.0
@@ -222,15 +235,64 @@ class Timing:
     def fmt(self) -> str:
         return f"{self.median:.2f} s [{self.min:.2f}-{self.max:.2f}]"
 
+    def fmt_cpu(self) -> str:
+        return f"{self.cpu_median:.2f} s [{min(self.cpu):.2f}-{max(self.cpu):.2f}]" if self.cpu else "-"
+
+    def add(self, wall: float, cpu: float | None = None, others: float | None = None) -> None:
+        self.runs.append(wall)
+        if cpu is not None:
+            self.cpu.append(cpu)
+        if others is not None:
+            self.others.append(others)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"median_s": round(self.median, 4), "min_s": round(self.min, 4), "max_s": round(self.max, 4),
-                "runs_s": [round(x, 4) for x in self.runs]}
+        d: dict[str, Any] = {"median_s": round(self.median, 4), "min_s": round(self.min, 4),
+                             "max_s": round(self.max, 4), "runs_s": [round(x, 4) for x in self.runs]}
+        if self.cpu:
+            d["cpu_median_s"] = round(self.cpu_median, 4)
+            d["cpu_runs_s"] = [round(x, 4) for x in self.cpu]
+        if self.others:
+            d["others_cores_median"] = round(self.others_median, 3)
+            d["others_cores_runs"] = [round(x, 3) for x in self.others]
+        return d
 
 
-def time_once(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
+_CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_busy_s() -> float:
+    """Seconds of CPU time the whole machine has spent busy (all cores, from /proc/stat)."""
+    try:
+        with open("/proc/stat") as f:
+            parts = [int(x) for x in f.readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    idle = parts[3] + (parts[4] if len(parts) > 4 else 0)  # idle + iowait
+    return (sum(parts[:8]) - idle) / _CLK_TCK
+
+
+def wait_for_quiet(max_wait_s: float = 180.0, max_other_cores: float = 0.5, window_s: float = 2.0) -> float:
+    """Wait (up to ``max_wait_s``) until other processes use fewer than ``max_other_cores`` cores over a
+    ``window_s`` window. Returns the load seen in the last window. Disabled with BENCH_NO_WAIT=1."""
+    if os.environ.get("BENCH_NO_WAIT"):
+        return float("nan")
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        b0, c0 = cpu_busy_s(), time.process_time()
+        time.sleep(window_s)
+        load = max(0.0, (cpu_busy_s() - b0 - (time.process_time() - c0)) / window_s)
+        if load < max_other_cores or time.monotonic() > deadline:
+            return load
+
+
+def time_once(fn: Callable[[], Any]) -> tuple[float, Any, float, float]:
+    """Wall seconds, result, CPU seconds of this process (all threads), cores used by other processes."""
+    b0, c0, t0 = cpu_busy_s(), time.process_time(), time.perf_counter()
     result = fn()
-    return time.perf_counter() - t0, result
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    others = max(0.0, (cpu_busy_s() - b0 - cpu) / wall) if wall > 0 else 0.0
+    return wall, result, cpu, others
 
 
 def timeit(fn: Callable[[], Any], n: int = 5, warmup: int = 1) -> Timing:
@@ -239,21 +301,25 @@ def timeit(fn: Callable[[], Any], n: int = 5, warmup: int = 1) -> Timing:
         fn()
     t = Timing()
     for _ in range(n):
-        dt, _ = time_once(fn)
-        t.runs.append(dt)
+        wait_for_quiet()
+        wall, _, cpu, others = time_once(fn)
+        t.add(wall, cpu, others)
     return t
 
 
 def interleaved(fns: dict[str, Callable[[], Any]], n: int = 5, warmup: int = 1) -> dict[str, Timing]:
-    """Time several workloads round-robin (A B C A B C ...), so background load drifts hit all of them alike."""
+    """Time several workloads round-robin (A B C A B C ...), so background load drifts hit all of them alike;
+    before each round, wait for the machine to be quiet (see wait_for_quiet)."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     out = {k: Timing() for k in fns}
-    for _ in range(n):
+    for i in range(n):
+        load = wait_for_quiet()
+        print(f"  round {i + 1}/{n} (other processes: {load:.2f} cores)", flush=True)
         for k, fn in fns.items():
-            dt, _ = time_once(fn)
-            out[k].runs.append(dt)
+            wall, _, cpu, others = time_once(fn)
+            out[k].add(wall, cpu, others)
     return out
 
 
@@ -263,6 +329,8 @@ def interleaved(fns: dict[str, Callable[[], Any]], n: int = 5, warmup: int = 1) 
 @dataclass
 class ChildRun:
     wall_s: float
+    cpu_s: float  # user + system CPU of the child (and reaped descendants)
+    others_cores: float  # cores other processes kept busy meanwhile
     maxrss_mb: float  # peak resident set of the child (and of any descendants it waited for)
     returncode: int
     stdout: str
@@ -280,6 +348,7 @@ def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: str
     import tempfile
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        b0 = cpu_busy_s()
         t0 = time.perf_counter()
         proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env, cwd=cwd)
         deadline = None if timeout is None else t0 + timeout
@@ -293,19 +362,26 @@ def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: str
                 break
             time.sleep(0.05)
         wall = time.perf_counter() - t0
+        cpu = ru.ru_utime + ru.ru_stime
+        others = max(0.0, (cpu_busy_s() - b0 - cpu) / wall) if wall > 0 else 0.0
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return ChildRun(wall, ru.ru_maxrss / 1024.0, proc.returncode,
+        return ChildRun(wall, cpu, others, ru.ru_maxrss / 1024.0, proc.returncode,
                         out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
 def repeat_child(cmd: Sequence[str], n: int = 3, **kw: Any) -> tuple[Timing, list[ChildRun]]:
-    runs = [run_child(cmd, **kw) for _ in range(n)]
-    for r in runs:
+    t = Timing()
+    runs = []
+    for _ in range(n):
+        wait_for_quiet()
+        r = run_child(cmd, **kw)
         if r.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
-    return Timing([r.wall_s for r in runs]), runs
+        runs.append(r)
+        t.add(r.wall_s, r.cpu_s, r.others_cores)
+    return t, runs
 
 
 # ----------------------------------------------------------------------------------------------------------
