@@ -60,8 +60,8 @@ REQUIRED_ENV = {
 # setting the stack must provide.
 CODE_PACKAGES = ("media_assets", "resources", "sensors")
 CODE_ENV_NAME = re.compile(r"(MEDIA_ASSETS|QDRANT)_[A-Z0-9_]+")
-# Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}.
-INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*)|(:?\?)[^}]*)?\}")
+# Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error} ($$ escapes $).
+INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*)|(:?\?)[^}]*)?\}")
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -84,12 +84,7 @@ def _with_defaults(value: object) -> str:
             return f"<{name}>"
         return ""
 
-    text = str(value)
-    while True:  # defaults may themselves contain ${...}
-        new = INTERPOLATION.sub(replace, text)
-        if new == text:
-            return new.replace("$$", "$")
-        text = new
+    return INTERPOLATION.sub(replace, str(value)).replace("$$", "$")
 
 
 @pytest.fixture(scope="module")
