@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+import common
 
 TARGET_SHARE = 0.20
 CLI = str(Path(common.PYTHON).with_name("media-assets"))
@@ -45,6 +45,7 @@ def cli_run(inputs: Path, base: Path) -> tuple[common.ChildRun, Path, Path]:
     home, out = base / "dagster_home", base / "out"
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     env.pop("MEDIA_ASSETS_STORE_ROOT", None)
+    common.wait_for_quiet()
     r = common.run_child([CLI, "process", str(inputs), "--out", str(out), "--dagster-home", str(home),
                           "--quiet", "--json"], env=env, cwd=base)
     return r, home, out
@@ -114,7 +115,7 @@ def main() -> int:
             r, _, _ = cli_run(empty, Path(tmp))
             fixed.append(r.wall_s)
 
-    walls, rss, recorded, jsons, runs_in, nruns = [], [], [], [], [], []
+    walls, rss, recorded, jsons, runs_in, nruns, others = [], [], [], [], [], [], []
     for i in range(args.reps):
         with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
             print(f"[run {i + 1}/{args.reps}] media-assets process {clips} --out TMP", flush=True)
@@ -128,6 +129,7 @@ def main() -> int:
             if len(parts) != len(files):
                 raise SystemExit(f"expected {len(files)} distinct partitions, got {len(parts)}")
             walls.append(r.wall_s)
+            others.append(r.others_cores)
             rss.append(r.maxrss_mb)
             rec = recorded_timings(home)
             recorded.append(rec["sum_s"])
@@ -138,7 +140,10 @@ def main() -> int:
     # pure extraction, in-process, same files (warm-up on a few first)
     with tempfile.TemporaryDirectory(prefix="bench-batch-core-") as tmp:
         core_pass(files[:3], Path(tmp) / "warm")
-        core = [core_pass(files, Path(tmp) / f"r{i}") for i in range(args.reps)]
+        core = []
+        for i in range(args.reps):
+            common.wait_for_quiet()
+            core.append(core_pass(files, Path(tmp) / f"r{i}"))
 
     W, C, R, J = (common.Timing(x) for x in (walls, core, recorded, jsons))
     F, RI = common.Timing(fixed), common.Timing(runs_in)
@@ -158,7 +163,8 @@ def main() -> int:
         ],
         title=f"Batch of {len(files)} clips, {args.reps} runs (fresh DAGSTER_HOME each)",
     )
-    print(f"peak RSS of the CLI process: {statistics.median(rss):.0f} MB")
+    print(f"peak RSS of the CLI process: {statistics.median(rss):.0f} MB; other processes during the CLI runs: "
+          f"{', '.join(f'{x:.2f}' for x in others)} cores")
     print(f"overhead share (wall outside extraction): core {share_core:.1%}, recorded {share_rec:.1%}, "
           f"json-visual-only {share_json:.1%}; target < {TARGET_SHARE:.0%} (verdict on 'core')")
     missed = []
@@ -168,7 +174,7 @@ def main() -> int:
         "machine": info, "clips": len(files), "wall": W.as_dict(), "fixed_cost": F.as_dict(),
         "inside_runs": RI.as_dict(), "runs": nruns, "core": C.as_dict(), "recorded": R.as_dict(),
         "json_visual": J.as_dict(), "share_core": share_core, "share_recorded": share_rec,
-        "share_json": share_json, "cli_peak_rss_mb": rss, "missed": missed,
+        "share_json": share_json, "cli_peak_rss_mb": rss, "others_cores": others, "missed": missed,
         "elapsed_s": time.perf_counter() - started,
     })
     print(f"\nraw results: {out}")

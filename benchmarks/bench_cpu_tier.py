@@ -32,12 +32,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import av  # noqa: E402
-import common  # noqa: E402
-from cpu_tier import run_cpu_tier  # noqa: E402
-from scenedetect import ContentDetector, detect  # noqa: E402
+import av
+import common
+from cpu_tier import run_cpu_tier
+from scenedetect import ContentDetector, detect
 
-from media_assets.core.visual import analyze_video  # noqa: E402
+from media_assets.core.visual import analyze_video
 
 TARGET_PSD_OVER_OURS = 2.0
 TARGET_OURS_OVER_FLOOR = 1.5
@@ -81,8 +81,8 @@ def bench_speed(files: dict[str, Path], reps: int, with_cli: bool) -> tuple[dict
         def run_floor(path: Path = path) -> None:
             decode_floor(path)
 
-        def run_ours(path: Path = path, work: Path = work) -> None:
-            stage_runs.append(run_cpu_tier(path, work / f"run{next(counter)}"))
+        def run_ours(path: Path = path, work: Path = work, runs: list = stage_runs, counter=counter) -> None:
+            runs.append(run_cpu_tier(path, work / f"run{next(counter)}"))
 
         t = common.interleaved({"psd": run_psd, "floor": run_floor, "ours": run_ours}, n=reps, warmup=1)
         stage_runs = stage_runs[1:]  # drop the warm-up
@@ -93,7 +93,8 @@ def bench_speed(files: dict[str, Path], reps: int, with_cli: bool) -> tuple[dict
         ours_over_floor = [o / f for o, f in zip(t["ours"].runs, t["floor"].runs, strict=True)]
         entry = {
             "file": str(path), "psd": t["psd"].as_dict(), "floor": t["floor"].as_dict(), "ours": t["ours"].as_dict(),
-            "stages": {k: common.Timing([r[k] for r in stage_runs]).as_dict() for k in ("probe_s", "audio_s", "visual_s")},
+            "stages": {k: common.Timing([r[k] for r in stage_runs]).as_dict()
+                       for k in ("probe_s", "audio_s", "visual_s")},
             "frames_decoded_ours": stage_runs[-1]["frames_decoded"], "frames_total": stage_runs[-1]["frames_total"],
             "ratio_psd_over_ours": {"of_medians": t["psd"].median / t["ours"].median,
                                     "per_round_median": statistics.median(psd_over_ours),
@@ -161,7 +162,7 @@ def bench_accuracy(speed: dict) -> dict:
                        title="Hard cuts on the truth set (+-1 frame)")
     gen = {"psd": common.CutScore(), "ours": common.CutScore()}
     grows = []
-    for res, e in speed.items():
+    for e in speed.values():
         sp = common.score_cuts(e["psd_cuts"], common.GENERATED_CUTS)
         so = common.score_cuts(e["ours_cuts"], common.GENERATED_CUTS)
         gen["psd"].add(sp)
@@ -171,20 +172,30 @@ def bench_accuracy(speed: dict) -> dict:
     if grows:
         common.print_table(["file", "truth", "PSD cuts", "PSD tp/fp/fn", "our cuts", "ours tp/fp/fn"], grows,
                            title="Hard cuts on the generated files (constructed truth, +-1 frame)")
+    # the same pooled scores with no tolerance (exact frame), for information
+    exact = {"truth set": {"psd": common.CutScore(), "ours": common.CutScore()},
+             "generated": {"psd": common.CutScore(), "ours": common.CutScore()}}
+    for d in per_file.values():
+        for tool in ("psd", "ours"):
+            exact["truth set"][tool].add(common.score_cuts(d[tool], d["truth"], tol=0))
+    for e in speed.values():
+        exact["generated"]["psd"].add(common.score_cuts(e["psd_cuts"], common.GENERATED_CUTS, tol=0))
+        exact["generated"]["ours"].add(common.score_cuts(e["ours_cuts"], common.GENERATED_CUTS, tol=0))
     srows = []
     for name, d in (("truth set", pooled), ("generated", gen)):
         for tool in ("psd", "ours"):
-            s = d[tool]
+            s, x = d[tool], exact[name][tool]
             srows.append([name, "PySceneDetect default" if tool == "psd" else "ours (kind=cut)",
-                          f"{s.tp}/{s.fp}/{s.fn}", s.precision, s.recall, s.f1])
-    common.print_table(["set", "tool", "tp/fp/fn", "precision", "recall", "F1"], srows,
-                       title="Cut accuracy, pooled (+-1 frame)")
+                          f"{s.tp}/{s.fp}/{s.fn}", s.precision, s.recall, s.f1, x.f1])
+    common.print_table(["set", "tool", "tp/fp/fn", "precision", "recall", "F1", "F1 at +-0"], srows,
+                       title="Cut accuracy, pooled (+-1 frame; last column: exact frame)")
     return {
         "per_file": per_file,
         "pooled": {k: {"tp": v.tp, "fp": v.fp, "fn": v.fn, "precision": v.precision, "recall": v.recall,
                        "f1": v.f1} for k, v in pooled.items()},
         "generated": {k: {"tp": v.tp, "fp": v.fp, "fn": v.fn, "precision": v.precision, "recall": v.recall,
                           "f1": v.f1} for k, v in gen.items()},
+        "f1_exact_frame": {n: {k: v.f1 for k, v in d.items()} for n, d in exact.items()},
     }
 
 

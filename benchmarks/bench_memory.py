@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common  # noqa: E402
+import common
 
 TARGET_MB = 600.0
 WORKER = str(Path(__file__).resolve().parent / "cpu_tier.py")
@@ -35,12 +35,14 @@ WORKER = str(Path(__file__).resolve().parent / "cpu_tier.py")
 def measure(path: Path, reps: int, stage: str = "all") -> dict:
     runs = []
     for _ in range(reps):
+        common.wait_for_quiet()
         r = common.run_child([common.PYTHON, WORKER, str(path), "--stage", stage])
         if r.returncode != 0:
             raise RuntimeError(f"cpu_tier.py failed on {path} ({r.returncode}):\n{r.stderr[-3000:]}")
         lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
         work, tail = lines[0], lines[-1]
-        runs.append({"wall_s": r.wall_s, "peak_rss_mb": r.maxrss_mb, "rss_after_import_mb": tail["rss_after_import_mb"],
+        runs.append({"wall_s": r.wall_s, "cpu_s": r.cpu_s, "others_cores": r.others_cores,
+                     "peak_rss_mb": r.maxrss_mb, "rss_after_import_mb": tail["rss_after_import_mb"],
                      **{k: work[k] for k in ("probe_s", "audio_s", "visual_s", "total_s", "frames_total",
                                              "frames_decoded", "keyframes", "duration_s") if k in work}})
     def agg(key: str) -> dict:

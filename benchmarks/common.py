@@ -1,7 +1,7 @@
 """Shared helpers for the benchmarks: media location, generated inputs, timing, child RSS, tables.
 
-Nothing here is imported by the package; the benchmarks import it as ``benchmarks.common`` (run them from
-the repository root with ``.venv/bin/python -m benchmarks.<name>`` or ``.venv/bin/python benchmarks/<name>.py``).
+Nothing here is imported by the package; each benchmark puts ``benchmarks/`` on ``sys.path`` and imports it
+as ``common`` (run them from the repository root: ``.venv/bin/python benchmarks/<name>.py``).
 
 Media is read in place from the shared folder (``$MEDIA_ASSETS_TEST_MEDIA``, default ``<repo>/../shared/media``)
 and never copied into the repository. Generated inputs live in ``benchmarks/.cache/`` (gitignored) and are
@@ -173,7 +173,8 @@ def generated_clips(n: int = 50) -> Path:
         first = f"testsrc2=size=640x360:rate=24:duration={a}"
         second = [
             f"smptebars=size=640x360:rate=24:duration={b}",
-            f"life=size=640x360:rate=24:seed={1000 + i}:mold=10:life_color=#00ff{i * 5 % 256:02x}:death_color=#202020,trim=duration={b}",
+            f"life=size=640x360:rate=24:seed={1000 + i}:mold=10:life_color=#00ff{i * 5 % 256:02x}"
+            f":death_color=#202020,trim=duration={b}",
             f"cellauto=size=640x360:rate=24:seed={2000 + i}:rule={18 + i % 90},trim=duration={b}",
             f"mandelbrot=size=640x360:rate=24:start_scale={2 + i * 0.05:.2f},trim=duration={b}",
         ][i % 4]
