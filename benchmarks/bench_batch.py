@@ -46,8 +46,11 @@ def cli_run(inputs: Path, base: Path) -> tuple[common.ChildRun, Path, Path]:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     env.pop("MEDIA_ASSETS_STORE_ROOT", None)
     common.wait_for_quiet()
-    r = common.run_child([CLI, "process", str(inputs), "--out", str(out), "--dagster-home", str(home),
-                          "--quiet", "--json"], env=env, cwd=base)
+    r = common.run_child(
+        [CLI, "process", str(inputs), "--out", str(out), "--dagster-home", str(home), "--quiet", "--json"],
+        env=env,
+        cwd=base,
+    )
     return r, home, out
 
 
@@ -71,8 +74,12 @@ def recorded_timings(home: Path) -> dict:
             st = inst.get_run_stats(run.run_id)
             if st.start_time and st.end_time:
                 run_s += st.end_time - st.start_time
-    return {"per_partition": per, "sum_s": sum(sum(v.values()) for v in per.values()),
-            "runs": len(runs), "runs_total_s": run_s}
+    return {
+        "per_partition": per,
+        "sum_s": sum(sum(v.values()) for v in per.values()),
+        "runs": len(runs),
+        "runs_total_s": run_s,
+    }
 
 
 def json_timings(out: Path) -> float:
@@ -155,28 +162,49 @@ def main() -> int:
         [
             [f"wall, one `media-assets process` of {len(files)} clips", W.fmt(), "100%"],
             ["  CLI fixed cost (same command, empty folder)", F.fmt(), f"{F.median / W.median:.0%}"],
-            [f"  inside Dagster runs ({statistics.median(nruns):.0f} run(s), run start->end)", RI.fmt(),
-             f"{RI.median / W.median:.0%}"],
+            [
+                f"  inside Dagster runs ({statistics.median(nruns):.0f} run(s), run start->end)",
+                RI.fmt(),
+                f"{RI.median / W.median:.0%}",
+            ],
             ["extraction, core in-process (probe+audio+visual)", C.fmt(), f"{C.median / W.median:.0%}"],
             ["extraction, recorded elapsed_s (metadata+audio+visual)", R.fmt(), f"{R.median / W.median:.0%}"],
             ["extraction, scenes.json decode.elapsed_s (visual only)", J.fmt(), f"{J.median / W.median:.0%}"],
         ],
         title=f"Batch of {len(files)} clips, {args.reps} runs (fresh DAGSTER_HOME each)",
     )
-    print(f"peak RSS of the CLI process: {statistics.median(rss):.0f} MB; other processes during the CLI runs: "
-          f"{', '.join(f'{x:.2f}' for x in others)} cores")
-    print(f"overhead share (wall outside extraction): core {share_core:.1%}, recorded {share_rec:.1%}, "
-          f"json-visual-only {share_json:.1%}; target < {TARGET_SHARE:.0%} (verdict on 'core')")
+    print(
+        f"peak RSS of the CLI process: {statistics.median(rss):.0f} MB; other processes during the CLI runs: "
+        f"{', '.join(f'{x:.2f}' for x in others)} cores"
+    )
+    print(
+        f"overhead share (wall outside extraction): core {share_core:.1%}, recorded {share_rec:.1%}, "
+        f"json-visual-only {share_json:.1%}; target < {TARGET_SHARE:.0%} (verdict on 'core')"
+    )
     missed = []
     if share_core >= TARGET_SHARE:
         missed.append(f"overhead share {share_core:.1%} >= {TARGET_SHARE:.0%}")
-    out = common.save_results("batch", {
-        "machine": info, "clips": len(files), "wall": W.as_dict(), "fixed_cost": F.as_dict(),
-        "inside_runs": RI.as_dict(), "runs": nruns, "core": C.as_dict(), "recorded": R.as_dict(),
-        "json_visual": J.as_dict(), "share_core": share_core, "share_recorded": share_rec,
-        "share_json": share_json, "cli_peak_rss_mb": rss, "others_cores": others, "missed": missed,
-        "elapsed_s": time.perf_counter() - started,
-    })
+    out = common.save_results(
+        "batch",
+        {
+            "machine": info,
+            "clips": len(files),
+            "wall": W.as_dict(),
+            "fixed_cost": F.as_dict(),
+            "inside_runs": RI.as_dict(),
+            "runs": nruns,
+            "core": C.as_dict(),
+            "recorded": R.as_dict(),
+            "json_visual": J.as_dict(),
+            "share_core": share_core,
+            "share_recorded": share_rec,
+            "share_json": share_json,
+            "cli_peak_rss_mb": rss,
+            "others_cores": others,
+            "missed": missed,
+            "elapsed_s": time.perf_counter() - started,
+        },
+    )
     print(f"\nraw results: {out}")
     if missed:
         print("TARGETS MISSED:\n  " + "\n  ".join(missed))

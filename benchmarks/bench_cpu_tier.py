@@ -92,19 +92,33 @@ def bench_speed(files: dict[str, Path], reps: int, with_cli: bool) -> tuple[dict
         psd_over_ours = [p / o for p, o in zip(t["psd"].runs, t["ours"].runs, strict=True)]
         ours_over_floor = [o / f for o, f in zip(t["ours"].runs, t["floor"].runs, strict=True)]
         entry = {
-            "file": str(path), "psd": t["psd"].as_dict(), "floor": t["floor"].as_dict(), "ours": t["ours"].as_dict(),
-            "stages": {k: common.Timing([r[k] for r in stage_runs]).as_dict()
-                       for k in ("probe_s", "audio_s", "visual_s")},
-            "frames_decoded_ours": stage_runs[-1]["frames_decoded"], "frames_total": stage_runs[-1]["frames_total"],
-            "ratio_psd_over_ours": {"of_medians": t["psd"].median / t["ours"].median,
-                                    "per_round_median": statistics.median(psd_over_ours),
-                                    "min": min(psd_over_ours), "max": max(psd_over_ours)},
-            "ratio_ours_over_floor": {"of_medians": t["ours"].median / t["floor"].median,
-                                      "per_round_median": statistics.median(ours_over_floor),
-                                      "min": min(ours_over_floor), "max": max(ours_over_floor)},
-            "ratio_by_cpu_time": {"psd_over_ours": t["psd"].cpu_median / t["ours"].cpu_median,
-                                  "ours_over_floor": t["ours"].cpu_median / t["floor"].cpu_median},
-            "psd_cuts": last_psd, "ours_cuts": stage_runs[-1]["cuts"],
+            "file": str(path),
+            "psd": t["psd"].as_dict(),
+            "floor": t["floor"].as_dict(),
+            "ours": t["ours"].as_dict(),
+            "stages": {
+                k: common.Timing([r[k] for r in stage_runs]).as_dict() for k in ("probe_s", "audio_s", "visual_s")
+            },
+            "frames_decoded_ours": stage_runs[-1]["frames_decoded"],
+            "frames_total": stage_runs[-1]["frames_total"],
+            "ratio_psd_over_ours": {
+                "of_medians": t["psd"].median / t["ours"].median,
+                "per_round_median": statistics.median(psd_over_ours),
+                "min": min(psd_over_ours),
+                "max": max(psd_over_ours),
+            },
+            "ratio_ours_over_floor": {
+                "of_medians": t["ours"].median / t["floor"].median,
+                "per_round_median": statistics.median(ours_over_floor),
+                "min": min(ours_over_floor),
+                "max": max(ours_over_floor),
+            },
+            "ratio_by_cpu_time": {
+                "psd_over_ours": t["psd"].cpu_median / t["ours"].cpu_median,
+                "ours_over_floor": t["ours"].cpu_median / t["floor"].cpu_median,
+            },
+            "psd_cuts": last_psd,
+            "ours_cuts": stage_runs[-1]["cuts"],
         }
         if with_cli:
             with tempfile.TemporaryDirectory() as cwd:
@@ -113,9 +127,15 @@ def bench_speed(files: dict[str, Path], reps: int, with_cli: bool) -> tuple[dict
                 )
             entry["psd_cli"] = cli_t.as_dict()
         results[res] = entry
+
         def row(name: str, tk: common.Timing) -> list:
-            return [name, tk.fmt(), f"{tk.spread_pct():.0f}%", tk.fmt_cpu(),
-                    f"{tk.others_median:.2f}" if tk.others else "-"]
+            return [
+                name,
+                tk.fmt(),
+                f"{tk.spread_pct():.0f}%",
+                tk.fmt_cpu(),
+                f"{tk.others_median:.2f}" if tk.others else "-",
+            ]
 
         rows = [
             row("PySceneDetect detect(ContentDetector()) [library]", t["psd"]),
@@ -126,14 +146,20 @@ def bench_speed(files: dict[str, Path], reps: int, with_cli: bool) -> tuple[dict
             rows.append(row(f"  ours, {k[:-2]} stage", common.Timing([r[k] for r in stage_runs])))
         if with_cli:
             rows.append(row("`scenedetect -i F detect-content list-scenes -n` [CLI]", cli_t))
-        common.print_table(["workload", "wall median [min-max]", "wall spread", "CPU median [min-max]",
-                            "other procs (cores)"], rows,
-                           title=f"{res}: {reps} interleaved runs after 1 warm-up")
+        common.print_table(
+            ["workload", "wall median [min-max]", "wall spread", "CPU median [min-max]", "other procs (cores)"],
+            rows,
+            title=f"{res}: {reps} interleaved runs after 1 warm-up",
+        )
         r1, r2 = entry["ratio_psd_over_ours"], entry["ratio_ours_over_floor"]
-        print(f"PSD / ours   = {r1['of_medians']:.2f} (per-round {r1['min']:.2f}-{r1['max']:.2f}); "
-              f"target >= {TARGET_PSD_OVER_OURS}")
-        print(f"ours / floor = {r2['of_medians']:.2f} (per-round {r2['min']:.2f}-{r2['max']:.2f}); "
-              f"target <= {TARGET_OURS_OVER_FLOOR}")
+        print(
+            f"PSD / ours   = {r1['of_medians']:.2f} (per-round {r1['min']:.2f}-{r1['max']:.2f}); "
+            f"target >= {TARGET_PSD_OVER_OURS}"
+        )
+        print(
+            f"ours / floor = {r2['of_medians']:.2f} (per-round {r2['min']:.2f}-{r2['max']:.2f}); "
+            f"target <= {TARGET_OURS_OVER_FLOOR}"
+        )
         rc = entry["ratio_by_cpu_time"]
         print(f"by CPU time: PSD / ours = {rc['psd_over_ours']:.2f}, ours / floor = {rc['ours_over_floor']:.2f}")
         print(f"ours decoded {entry['frames_decoded_ours']} of {entry['frames_total']} frames", flush=True)
@@ -158,8 +184,11 @@ def bench_accuracy(speed: dict) -> dict:
         pooled["ours"].add(so)
         per_file[rel] = {"truth": cuts, "psd": p, "ours": o}
         rows.append([rel, cuts, p, f"{sp.tp}/{sp.fp}/{sp.fn}", o, f"{so.tp}/{so.fp}/{so.fn}"])
-    common.print_table(["file", "truth", "PSD cuts", "PSD tp/fp/fn", "our cuts", "ours tp/fp/fn"], rows,
-                       title="Hard cuts on the truth set (+-1 frame)")
+    common.print_table(
+        ["file", "truth", "PSD cuts", "PSD tp/fp/fn", "our cuts", "ours tp/fp/fn"],
+        rows,
+        title="Hard cuts on the truth set (+-1 frame)",
+    )
     gen = {"psd": common.CutScore(), "ours": common.CutScore()}
     grows = []
     for e in speed.values():
@@ -167,14 +196,27 @@ def bench_accuracy(speed: dict) -> dict:
         so = common.score_cuts(e["ours_cuts"], common.GENERATED_CUTS)
         gen["psd"].add(sp)
         gen["ours"].add(so)
-        grows.append([Path(e["file"]).name, list(common.GENERATED_CUTS), e["psd_cuts"], f"{sp.tp}/{sp.fp}/{sp.fn}",
-                      e["ours_cuts"], f"{so.tp}/{so.fp}/{so.fn}"])
+        grows.append(
+            [
+                Path(e["file"]).name,
+                list(common.GENERATED_CUTS),
+                e["psd_cuts"],
+                f"{sp.tp}/{sp.fp}/{sp.fn}",
+                e["ours_cuts"],
+                f"{so.tp}/{so.fp}/{so.fn}",
+            ]
+        )
     if grows:
-        common.print_table(["file", "truth", "PSD cuts", "PSD tp/fp/fn", "our cuts", "ours tp/fp/fn"], grows,
-                           title="Hard cuts on the generated files (constructed truth, +-1 frame)")
+        common.print_table(
+            ["file", "truth", "PSD cuts", "PSD tp/fp/fn", "our cuts", "ours tp/fp/fn"],
+            grows,
+            title="Hard cuts on the generated files (constructed truth, +-1 frame)",
+        )
     # the same pooled scores with no tolerance (exact frame), for information
-    exact = {"truth set": {"psd": common.CutScore(), "ours": common.CutScore()},
-             "generated": {"psd": common.CutScore(), "ours": common.CutScore()}}
+    exact = {
+        "truth set": {"psd": common.CutScore(), "ours": common.CutScore()},
+        "generated": {"psd": common.CutScore(), "ours": common.CutScore()},
+    }
     for d in per_file.values():
         for tool in ("psd", "ours"):
             exact["truth set"][tool].add(common.score_cuts(d[tool], d["truth"], tol=0))
@@ -185,16 +227,32 @@ def bench_accuracy(speed: dict) -> dict:
     for name, d in (("truth set", pooled), ("generated", gen)):
         for tool in ("psd", "ours"):
             s, x = d[tool], exact[name][tool]
-            srows.append([name, "PySceneDetect default" if tool == "psd" else "ours (kind=cut)",
-                          f"{s.tp}/{s.fp}/{s.fn}", s.precision, s.recall, s.f1, x.f1])
-    common.print_table(["set", "tool", "tp/fp/fn", "precision", "recall", "F1", "F1 at +-0"], srows,
-                       title="Cut accuracy, pooled (+-1 frame; last column: exact frame)")
+            srows.append(
+                [
+                    name,
+                    "PySceneDetect default" if tool == "psd" else "ours (kind=cut)",
+                    f"{s.tp}/{s.fp}/{s.fn}",
+                    s.precision,
+                    s.recall,
+                    s.f1,
+                    x.f1,
+                ]
+            )
+    common.print_table(
+        ["set", "tool", "tp/fp/fn", "precision", "recall", "F1", "F1 at +-0"],
+        srows,
+        title="Cut accuracy, pooled (+-1 frame; last column: exact frame)",
+    )
     return {
         "per_file": per_file,
-        "pooled": {k: {"tp": v.tp, "fp": v.fp, "fn": v.fn, "precision": v.precision, "recall": v.recall,
-                       "f1": v.f1} for k, v in pooled.items()},
-        "generated": {k: {"tp": v.tp, "fp": v.fp, "fn": v.fn, "precision": v.precision, "recall": v.recall,
-                          "f1": v.f1} for k, v in gen.items()},
+        "pooled": {
+            k: {"tp": v.tp, "fp": v.fp, "fn": v.fn, "precision": v.precision, "recall": v.recall, "f1": v.f1}
+            for k, v in pooled.items()
+        },
+        "generated": {
+            k: {"tp": v.tp, "fp": v.fp, "fn": v.fn, "precision": v.precision, "recall": v.recall, "f1": v.f1}
+            for k, v in gen.items()
+        },
         "f1_exact_frame": {n: {k: v.f1 for k, v in d.items()} for n, d in exact.items()},
     }
 
@@ -212,8 +270,17 @@ def main() -> int:
     started = time.perf_counter()
     speed, missed = bench_speed(files, args.reps, not args.skip_cli)
     acc = None if args.skip_accuracy else bench_accuracy(speed)
-    out = common.save_results("cpu_tier", {"machine": info, "reps": args.reps, "speed": speed, "accuracy": acc,
-                                           "missed": missed, "elapsed_s": time.perf_counter() - started})
+    out = common.save_results(
+        "cpu_tier",
+        {
+            "machine": info,
+            "reps": args.reps,
+            "speed": speed,
+            "accuracy": acc,
+            "missed": missed,
+            "elapsed_s": time.perf_counter() - started,
+        },
+    )
     print(f"\nraw results: {out}")
     if missed:
         print("TARGETS MISSED:\n  " + "\n  ".join(missed))

@@ -41,16 +41,44 @@ def measure(path: Path, reps: int, stage: str = "all") -> dict:
             raise RuntimeError(f"cpu_tier.py failed on {path} ({r.returncode}):\n{r.stderr[-3000:]}")
         lines = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
         work, tail = lines[0], lines[-1]
-        runs.append({"wall_s": r.wall_s, "cpu_s": r.cpu_s, "others_cores": r.others_cores,
-                     "peak_rss_mb": r.maxrss_mb, "rss_after_import_mb": tail["rss_after_import_mb"],
-                     **{k: work[k] for k in ("probe_s", "audio_s", "visual_s", "total_s", "frames_total",
-                                             "frames_decoded", "keyframes", "duration_s") if k in work}})
+        runs.append(
+            {
+                "wall_s": r.wall_s,
+                "cpu_s": r.cpu_s,
+                "others_cores": r.others_cores,
+                "peak_rss_mb": r.maxrss_mb,
+                "rss_after_import_mb": tail["rss_after_import_mb"],
+                **{
+                    k: work[k]
+                    for k in (
+                        "probe_s",
+                        "audio_s",
+                        "visual_s",
+                        "total_s",
+                        "frames_total",
+                        "frames_decoded",
+                        "keyframes",
+                        "duration_s",
+                    )
+                    if k in work
+                },
+            }
+        )
+
     def agg(key: str) -> dict:
         vals = [r[key] for r in runs if key in r]
         return {"median": statistics.median(vals), "min": min(vals), "max": max(vals)} if vals else {}
-    return {"file": str(path), "size_mb": path.stat().st_size / 2**20, "stage": stage, "runs": runs,
-            **{k: agg(k) for k in ("wall_s", "peak_rss_mb", "rss_after_import_mb", "probe_s", "audio_s",
-                                   "visual_s", "total_s")}}
+
+    return {
+        "file": str(path),
+        "size_mb": path.stat().st_size / 2**20,
+        "stage": stage,
+        "runs": runs,
+        **{
+            k: agg(k)
+            for k in ("wall_s", "peak_rss_mb", "rss_after_import_mb", "probe_s", "audio_s", "visual_s", "total_s")
+        },
+    }
 
 
 def fmt(d: dict, unit: str, digits: int = 1) -> str:
@@ -82,18 +110,44 @@ def main() -> int:
     for label, key in (("60 s 1080p", "60s"), (f"{args.copies} min 1080p", "long")):
         m = res[key]
         r0 = m["runs"][0]
-        rows.append([label, f"{m['size_mb']:.0f} MB", len(m["runs"]), fmt(m["peak_rss_mb"], "MB"),
-                     fmt(m["rss_after_import_mb"], "MB"), fmt(m["wall_s"], "s"), fmt(m["audio_s"], "s"),
-                     fmt(m["visual_s"], "s"), f"{r0.get('frames_decoded')}/{r0.get('frames_total')}",
-                     r0.get("keyframes")])
-    common.print_table(["input", "size", "runs", "peak RSS", "RSS after imports", "wall (child)", "audio stage",
-                        "visual stage", "frames decoded/total", "keyframes"], rows,
-                       title="Whole CPU tier in a child process (peak RSS from wait4)")
+        rows.append(
+            [
+                label,
+                f"{m['size_mb']:.0f} MB",
+                len(m["runs"]),
+                fmt(m["peak_rss_mb"], "MB"),
+                fmt(m["rss_after_import_mb"], "MB"),
+                fmt(m["wall_s"], "s"),
+                fmt(m["audio_s"], "s"),
+                fmt(m["visual_s"], "s"),
+                f"{r0.get('frames_decoded')}/{r0.get('frames_total')}",
+                r0.get("keyframes"),
+            ]
+        )
+    common.print_table(
+        [
+            "input",
+            "size",
+            "runs",
+            "peak RSS",
+            "RSS after imports",
+            "wall (child)",
+            "audio stage",
+            "visual stage",
+            "frames decoded/total",
+            "keyframes",
+        ],
+        rows,
+        title="Whole CPU tier in a child process (peak RSS from wait4)",
+    )
     peak_long = res["long"]["peak_rss_mb"]["max"]
     peak_short = res["60s"]["peak_rss_mb"]["median"]
     growth = peak_long - peak_short
-    print(f"peak RSS, 1 h vs 60 s: {peak_long:.0f} MB vs {peak_short:.0f} MB (+{growth:.0f} MB for "
-          f"{args.copies}x the duration); target < {TARGET_MB:.0f} MB", flush=True)
+    print(
+        f"peak RSS, 1 h vs 60 s: {peak_long:.0f} MB vs {peak_short:.0f} MB (+{growth:.0f} MB for "
+        f"{args.copies}x the duration); target < {TARGET_MB:.0f} MB",
+        flush=True,
+    )
     missed = []
     if peak_long >= TARGET_MB:
         missed.append(f"peak RSS on the long file {peak_long:.0f} MB >= {TARGET_MB:.0f} MB")

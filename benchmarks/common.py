@@ -121,12 +121,33 @@ def generated_video(res: str) -> Path:
     def make(tmp: Path) -> None:
         print(f"[gen] {dst.name} (ffmpeg libx264 -preset fast -crf 22, 24 fps, {w}x{h})", file=sys.stderr)
         ffmpeg(
-            "-stream_loop", "1", "-i", str(src),
+            "-stream_loop",
+            "1",
+            "-i",
+            str(src),
             # Timestamps from the frame counter: the clip has 720 frames and starts at pts 0.003, so an fps
             # filter would duplicate a frame at the loop point and shift the second copy by one.
-            "-vf", f"setpts=N/(24*TB),scale={w}:{h}:flags=bicubic", "-r", "24", "-pix_fmt", "yuv420p",
-            "-c:v", "libx264", "-preset", "fast", "-crf", "22",
-            "-c:a", "aac", "-b:a", "128k", "-t", "60", "-f", "mp4", str(tmp),
+            "-vf",
+            f"setpts=N/(24*TB),scale={w}:{h}:flags=bicubic",
+            "-r",
+            "24",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "fast",
+            "-crf",
+            "22",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-t",
+            "60",
+            "-f",
+            "mp4",
+            str(tmp),
         )
 
     return _atomic(dst, make)
@@ -187,9 +208,26 @@ def generated_clips(n: int = 50) -> Path:
 
         def make(tmp: Path, graph: str = graph) -> None:
             ffmpeg(
-                "-filter_complex", graph, "-map", "[v]", "-map", "[s]",
-                "-c:v", "libx264", "-preset", "fast", "-crf", "23", "-c:a", "aac", "-b:a", "96k",
-                "-shortest", "-f", "mp4", str(tmp),
+                "-filter_complex",
+                graph,
+                "-map",
+                "[v]",
+                "-map",
+                "[s]",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "fast",
+                "-crf",
+                "23",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "96k",
+                "-shortest",
+                "-f",
+                "mp4",
+                str(tmp),
             )
 
         _atomic(dst, make)
@@ -247,8 +285,12 @@ class Timing:
             self.others.append(others)
 
     def as_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"median_s": round(self.median, 4), "min_s": round(self.min, 4),
-                             "max_s": round(self.max, 4), "runs_s": [round(x, 4) for x in self.runs]}
+        d: dict[str, Any] = {
+            "median_s": round(self.median, 4),
+            "min_s": round(self.min, 4),
+            "max_s": round(self.max, 4),
+            "runs_s": [round(x, 4) for x in self.runs],
+        }
         if self.cpu:
             d["cpu_median_s"] = round(self.cpu_median, 4)
             d["cpu_runs_s"] = [round(x, 4) for x in self.cpu]
@@ -338,8 +380,13 @@ class ChildRun:
     stderr: str
 
 
-def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | Path | None = None,
-              timeout: float | None = None) -> ChildRun:
+def run_child(
+    cmd: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+    timeout: float | None = None,
+) -> ChildRun:
     """Run ``cmd``; return its wall time and its own peak RSS (``wait4`` rusage of that one child).
 
     ``wait4`` gives the rusage of exactly this child (Linux folds in the maxima of the descendants it
@@ -368,8 +415,15 @@ def run_child(cmd: Sequence[str], *, env: dict[str, str] | None = None, cwd: str
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return ChildRun(wall, cpu, others, ru.ru_maxrss / 1024.0, proc.returncode,
-                        out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+        return ChildRun(
+            wall,
+            cpu,
+            others,
+            ru.ru_maxrss / 1024.0,
+            proc.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+        )
 
 
 def repeat_child(cmd: Sequence[str], n: int = 3, **kw: Any) -> tuple[Timing, list[ChildRun]]:

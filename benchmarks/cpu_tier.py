@@ -100,8 +100,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(json.dumps({"rss_after_import_mb": rss_after_import,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}), flush=True)
+    print(
+        json.dumps(
+            {
+                "rss_after_import_mb": rss_after_import,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 

@@ -120,9 +120,7 @@ def _hsv_lut(full_range: bool) -> np.ndarray:
 def yuv_to_hsv_fast(y: np.ndarray, u: np.ndarray, v: np.ndarray, full_range: bool) -> np.ndarray:
     shift = 8 - _LUT_BITS
     idx = (
-        ((y >> shift).astype(np.int32) << (2 * _LUT_BITS))
-        | ((u >> shift).astype(np.int32) << _LUT_BITS)
-        | (v >> shift)
+        ((y >> shift).astype(np.int32) << (2 * _LUT_BITS)) | ((u >> shift).astype(np.int32) << _LUT_BITS) | (v >> shift)
     )
     return np.moveaxis(_hsv_lut(full_range)[idx], -1, 0)
 
@@ -142,9 +140,7 @@ def frame_features(frame: av.VideoFrame, step: int) -> FrameFeatures:
     luma = float(y.mean())
     if not full:
         luma = (luma - 16.0) * (255.0 / 219.0)
-    return FrameFeatures(
-        hsv=hsv, luma=max(0.0, luma), sharpness=laplacian_variance(y), gray=np.ascontiguousarray(y)
-    )
+    return FrameFeatures(hsv=hsv, luma=max(0.0, luma), sharpness=laplacian_variance(y), gray=np.ascontiguousarray(y))
 
 
 def content_delta(a: FrameFeatures, b: FrameFeatures) -> tuple[float, float, float]:

@@ -41,9 +41,7 @@ def _cuts(result) -> list[int]:
 
 
 @pytest.mark.parametrize("rel", sorted(CUT_FILES))
-def test_hard_cuts_match_truth_within_one_frame(
-    media_dir: Path, truth: dict, rel: str, tmp_path: Path
-) -> None:
+def test_hard_cuts_match_truth_within_one_frame(media_dir: Path, truth: dict, rel: str, tmp_path: Path) -> None:
     expected = _truth_cuts(truth, rel)
     assert expected == CUT_FILES[rel]  # the truth file is what we think it is
     result = analyze_video(media_dir / rel, tmp_path)
@@ -53,9 +51,7 @@ def test_hard_cuts_match_truth_within_one_frame(
         assert abs(f - e) <= 1, (found, expected)
 
 
-@pytest.mark.parametrize(
-    "rel", ["video/opencv_vtest.avi", "video/psd_fades.mp4", "formats/opencv_tree_cinepak.avi"]
-)
+@pytest.mark.parametrize("rel", ["video/opencv_vtest.avi", "video/psd_fades.mp4", "formats/opencv_tree_cinepak.avi"])
 def test_no_cut_where_there_is_none(media_dir: Path, rel: str) -> None:
     assert _cuts(analyze_video(media_dir / rel)) == []
 
@@ -63,11 +59,7 @@ def test_no_cut_where_there_is_none(media_dir: Path, rel: str) -> None:
 def test_fades_found_as_fades(media_dir: Path, truth: dict) -> None:
     result = analyze_video(media_dir / "video/psd_testvideo.mp4")
     fades = [(t.kind, t.frame, t.end_frame) for t in result.transitions if t.kind != "cut"]
-    want = [
-        t
-        for t in truth["video"]["video/psd_testvideo.mp4"]["transitions_helper_measured"]
-        if t["type"] != "cut"
-    ]
+    want = [t for t in truth["video"]["video/psd_testvideo.mp4"]["transitions_helper_measured"] if t["type"] != "cut"]
     assert len(fades) == len(want)
     for (kind, a, b), t in zip(fades, want, strict=True):
         lo, hi = t["frames"]
@@ -150,9 +142,7 @@ def test_rotation_applied_to_keyframes(media_dir: Path, tmp_path: Path) -> None:
 
     with Image.open(ref) as a, Image.open(tmp_path / k.image) as b:
         assert a.size == b.size
-        diff = np.abs(
-            np.asarray(a.convert("L"), dtype=float) - np.asarray(b.convert("L"), dtype=float)
-        ).mean()
+        diff = np.abs(np.asarray(a.convert("L"), dtype=float) - np.asarray(b.convert("L"), dtype=float)).mean()
         assert diff < 12
 
 
