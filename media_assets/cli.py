@@ -142,27 +142,28 @@ def cmd_process(args: argparse.Namespace) -> int:
     if not keys and not rows:
         console.print("[yellow]no media files found")
         return 1
-    existing = set(instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
-    new = [k for k in keys if k not in existing]
+    existing = list(instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
+    known = set(existing)
+    new = [k for k in keys if k not in known]
     if new:
         instance.add_dynamic_partitions(VIDEOS_PARTITIONS_NAME, new)
+    order = [*existing, *new]  # dynamic partitions keep insertion order
 
     todo = list(keys)
+    before: dict[str, tuple[str, str]] = {}  # status of partitions left untouched, read once
     if not args.force:
-        done = (
-            set.intersection(*[set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected])
-            if selected
-            else set()
-        )
+        done = set.intersection(*[set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected])
+        for k in keys:
+            if k in done:
+                before[k] = _status(store, k, selected)
         # the same bytes give the same error: a recorded failure is not retried unless asked
         todo = [
             k
             for k in keys
-            if not (k in done and _status(store, k, selected)[0] == "ok")
+            if not (k in before and before[k][0] == "ok")
             and (args.retry_failed or not any(store.exists(k, f"errors/{a}.json") for a in selected))
         ]
     job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in selected})
-    order = list(instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
     batches = _contiguous_batches(todo, order, args.batch_size)
 
     logging.getLogger("dagster").setLevel(logging.ERROR if not args.verbose else logging.INFO)
@@ -191,7 +192,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     failed = 0
     for key, givens in keys.items():
-        status, note = _status(store, key, selected)
+        status, note = before[key] if key not in todo and key in before else _status(store, key, selected)
         if key not in todo:
             note = ("up to date; " if status == "ok" else "recorded earlier (--retry-failed to retry); ") + note
         failed += status != "ok"

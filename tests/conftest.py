@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.s3_server import S3Server, shared_s3_server
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MEDIA_DIR = Path(os.environ.get("MEDIA_ASSETS_TEST_MEDIA", REPO_ROOT.parent / "shared" / "media")).resolve()
 
@@ -32,3 +34,15 @@ def ffmpeg(*args: str) -> None:
     if exe is None:
         pytest.fail("ffmpeg not found; run scripts/setup.sh")
     subprocess.run([exe, "-v", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> S3Server:
+    """A real S3 server (SeaweedFS), started on first use and shared by the test process."""
+    return shared_s3_server()
+
+
+@pytest.fixture(scope="module")
+def s3_bucket(s3_server: S3Server) -> str:
+    """A fresh bucket per test module; tests inside it use their own prefixes."""
+    return s3_server.create_bucket()

@@ -25,19 +25,9 @@ from media_assets.sources import (
     register_source,
 )
 from resources.media_store import LocalBackend, S3Backend
-from tests.s3_server import S3Server, shared_s3_server
+from tests.s3_server import S3Server
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> S3Server:
-    return shared_s3_server()
-
-
-@pytest.fixture(scope="session")
-def s3_bucket(s3_server: S3Server) -> str:
-    return s3_server.create_bucket()
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -57,8 +57,6 @@ class _Candidate:
 
 @dataclass(slots=True)
 class _Window:
-    segment: int
-    start_pos: int
     start_pts: float
     best: _Candidate | None = None
 
@@ -66,7 +64,6 @@ class _Window:
 @dataclass
 class _Emitted:
     pos: int
-    segment: int
     sharpness: float
     hash: int
     duplicate_of: int | None
@@ -92,7 +89,6 @@ class VisualPass:
         self.features_prev: FrameFeatures | None = None
         self.cuts: list[int] = []  # decoded positions starting a new shot
         self.cut_scores: dict[int, float] = {}
-        self.segment_starts: list[int] = [0]
         self.window: _Window | None = None
         self.emitted: list[_Emitted] = []
         self.dark = False
@@ -161,14 +157,12 @@ class VisualPass:
         elif not self.dark and lum < self.p.black_threshold:
             self.dark = True
             new_segment = True
-        if new_segment and pos > 0:
+        if new_segment and pos > 0:  # a keyframe window never spans a cut or a change to/from black
             self._close_window()
-            self.segment_starts.append(pos)
-        seg = len(self.segment_starts) - 1
         if self.window is not None and self.pts[pos] - self.window.start_pts >= self.interval_s:
             self._close_window()
         if self.window is None:
-            self.window = _Window(segment=seg, start_pos=pos, start_pts=self.pts[pos])
+            self.window = _Window(start_pts=self.pts[pos])
         frame = self.frames.pop(pos)
         sharp = self.sharp[pos] if lum >= self.p.black_threshold else self.sharp[pos] * 1e-3
         best = self.window.best
@@ -182,9 +176,9 @@ class VisualPass:
             return
         if len(self.emitted) >= self.p.max_keyframes:
             return
-        self._emit(win.best, win.segment)
+        self._emit(win.best)
 
-    def _emit(self, cand: _Candidate, segment: int) -> None:
+    def _emit(self, cand: _Candidate) -> None:
         p = self.p
         frame = cand.frame
         w, h = frame.width, frame.height
@@ -215,9 +209,7 @@ class VisualPass:
                 (self.out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
                 t.save(self.out_dir / rel, quality=85)
                 thumbs[str(size)] = rel
-        self.emitted.append(
-            _Emitted(cand.pos, segment, cand.sharpness, hsh, dup, image_rel, img.width, img.height, thumbs)
-        )
+        self.emitted.append(_Emitted(cand.pos, cand.sharpness, hsh, dup, image_rel, img.width, img.height, thumbs))
 
 
 def _frame_index(pos_pts: list[float], all_pts: list[float] | None, pos: int) -> int:
@@ -336,7 +328,7 @@ def analyze_video(
         codec = vs.codec_context.name
         fps = float(vs.average_rate or vs.guessed_rate or 0) or 25.0
         if origin_s is None:
-            origin_s = (container.start_time or 0) / 1_000_000 if container.start_time is not None else 0.0
+            origin_s = container.start_time / 1_000_000 if container.start_time is not None else 0.0
         duration_hint = float(vs.duration * tb) if vs.duration else (container.duration or 0) / 1_000_000
         vs_frames = int(vs.frames or 0)
         vs_start = float(vs.start_time * tb) if vs.start_time is not None else origin_s
@@ -486,10 +478,7 @@ def analyze_video(
         e = starts[si + 1] - 1 if si + 1 < len(starts) else len(vp.pts) - 1
         start_frame = 0 if si == 0 else index_of(s)
         end_frame = (index_of(starts[si + 1]) - 1) if si + 1 < len(starts) else total_frames - 1
-        start_t = 0.0 if si == 0 else time_of(s)
-        if si == 0:
-            start_t = max(0.0, round(vp.pts[0] - origin_s, 6)) if vp.pts[0] - origin_s < 0.5 else time_of(0)
-            start_t = min(start_t, time_of(0))
+        start_t = time_of(s)
         end_t = time_of(starts[si + 1]) if si + 1 < len(starts) else round(video_end - origin_s, 6)
         seg_lum = float(np.mean(vp.luma[s : e + 1]))
         kind = "black" if bool(dark_pos[s : e + 1].all()) else "shot"
@@ -506,8 +495,6 @@ def analyze_video(
                 mean_luma=round(seg_lum, 2),
             )
         )
-    if scenes:
-        scenes[0].start_frame = 0
 
     # keyframes: assign to scenes, mark the sharpest per scene
     keyframes: list[Keyframe] = []
@@ -551,7 +538,7 @@ def analyze_video(
             lost_s = 0.0
     lost = round(lost_s * fps)
     lost_fraction = round(min(1.0, lost_s / duration_hint), 4) if duration_hint > 0 else 0.0
-    width, height = _frame_size(vp)
+    width, height = vp.frame_size
     rot = vp.rotation or 0
     disp_w, disp_h = (height, width) if rot in (90, 270) else (width, height)
     return VisualResult(
@@ -586,10 +573,6 @@ def analyze_video(
         ),
         params=p,
     )
-
-
-def _frame_size(vp: VisualPass) -> tuple[int, int]:
-    return vp.frame_size
 
 
 def _contact_sheet(out: Path, keyframes: list[Keyframe], p: VisualParams) -> str:

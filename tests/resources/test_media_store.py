@@ -12,19 +12,9 @@ import pytest
 import resources.media_store as ms
 from media_assets.errors import SourceNotFoundError
 from resources.media_store import LocalBackend, MediaStore, S3Backend, make_backend
-from tests.s3_server import S3Server, shared_s3_server
+from tests.s3_server import S3Server
 
 KEY = "k3j5abcdefgh2345"
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> S3Server:
-    return shared_s3_server()
-
-
-@pytest.fixture(scope="session")
-def s3_bucket(s3_server: S3Server) -> str:
-    return s3_server.create_bucket()
 
 
 @pytest.fixture(params=["local", "s3"])

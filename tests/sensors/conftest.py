@@ -10,7 +10,6 @@ import dagster as dg
 import pytest
 
 from media_assets.partitions import VIDEOS_PARTITIONS_NAME, videos_partitions
-from tests.s3_server import S3Server, shared_s3_server
 
 
 @dg.asset(partitions_def=videos_partitions)
@@ -94,13 +93,3 @@ def instance(_session_instance: dg.DagsterInstance) -> dg.DagsterInstance:
 @pytest.fixture
 def daemon(instance: dg.DagsterInstance) -> FakeDaemon:
     return FakeDaemon(instance)
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> S3Server:
-    return shared_s3_server()
-
-
-@pytest.fixture(scope="session")
-def s3_bucket(s3_server: S3Server) -> str:
-    return s3_server.create_bucket()
