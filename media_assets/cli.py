@@ -8,7 +8,6 @@ It processes every input even when some fail and exits non-zero if any failed.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import subprocess
 import sys
@@ -166,7 +165,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in selected})
     batches = _contiguous_batches(todo, order, args.batch_size)
 
-    logging.getLogger("dagster").setLevel(logging.ERROR if not args.verbose else logging.INFO)
+    # Dagster's console logger prints every event at DEBUG; the progress bar and summary are the CLI's output
+    log_config = {"loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "ERROR"}}}}
     started = time.perf_counter()
     with Progress(
         TextColumn("[bold]processing"),
@@ -184,7 +184,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                 "media_assets/source": "cli",
             }
             try:
-                job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+                job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=log_config)
             except Exception as exc:
                 console.print(f"[red]run for {len(batch)} partition(s) crashed: {exc}")
             progress.advance(task, len(batch))
