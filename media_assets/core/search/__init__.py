@@ -1,0 +1,1 @@
+"""search tier core (plain Python, no Dagster)."""

@@ -1,0 +1,1 @@
+"""speech tier core (plain Python, no Dagster)."""

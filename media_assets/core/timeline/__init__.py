@@ -1,0 +1,1 @@
+"""timeline tier core (plain Python, no Dagster)."""

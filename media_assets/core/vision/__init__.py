@@ -1,0 +1,1 @@
+"""vision tier core (plain Python, no Dagster)."""
