@@ -45,10 +45,17 @@ class ProcessingSettings(dg.ConfigurableResource):
     thumbnail_sizes: list[int] = Field(default_factory=lambda: [320])
     keyframe_interval_s: float | None = None
     max_keyframes: int | None = None
+    sample_fps: float | None = Field(
+        None, description="also keep frames at this fixed rate (screen recordings, slides): samples.json"
+    )
 
     @classmethod
     def from_env(cls) -> ProcessingSettings:
-        return cls(preset=Preset(os.environ.get("MEDIA_ASSETS_PRESET", "balanced")))
+        sample_fps = os.environ.get("MEDIA_ASSETS_SAMPLE_FPS")
+        return cls(
+            preset=Preset(os.environ.get("MEDIA_ASSETS_PRESET", "balanced")),
+            sample_fps=float(sample_fps) if sample_fps else None,
+        )
 
     @property
     def preset_name(self) -> str:
@@ -68,4 +75,6 @@ class ProcessingSettings(dg.ConfigurableResource):
             values["keyframe_interval_s"] = self.keyframe_interval_s
         if self.max_keyframes is not None:
             values["max_keyframes"] = self.max_keyframes
+        if self.sample_fps:
+            values["sample_fps"] = self.sample_fps
         return VisualParams(**values)

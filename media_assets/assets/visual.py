@@ -121,6 +121,13 @@ def visual_pass(context: dg.AssetExecutionContext, media_store: MediaStore, proc
                 "contact_sheet": result.contact_sheet,
                 "keyframes": [k.model_dump(mode="json") for k in result.keyframes],
             }
+            samples_doc = None
+            if params.sample_fps:
+                samples_doc = {
+                    "has_video": True,
+                    "sample_fps": params.sample_fps,
+                    "samples": [x.model_dump(mode="json") for x in result.samples],
+                }
             preview = _preview_markdown(Path(tmp) / result.contact_sheet) if result.contact_sheet else None
             # images first, then the JSON that points at them: a reader never sees a list of missing files
             kf_dir = Path(tmp) / "keyframes"
@@ -128,6 +135,15 @@ def visual_pass(context: dg.AssetExecutionContext, media_store: MediaStore, proc
                 media_store.backend.publish_dir(key, "keyframes", kf_dir, replace=True)
             elif media_store.backend.list(key, "keyframes/"):
                 media_store.backend.delete_prefix(key, "keyframes/")
+            sample_dir = Path(tmp) / "samples"
+            if sample_dir.exists():
+                media_store.backend.publish_dir(key, "samples", sample_dir, replace=True)
+            elif media_store.backend.list(key, "samples/"):
+                media_store.backend.delete_prefix(key, "samples/")
+        if samples_doc is not None:
+            media_store.put_json(key, "samples.json", samples_doc)
+        elif media_store.exists(key, "samples.json"):
+            media_store.backend.delete_prefix(key, "samples.json")
         s_uri = media_store.put_json(key, "scenes.json", scenes_doc)
         k_uri = media_store.put_json(key, "keyframes.json", kf_doc)
         tp = tiling_problems(scenes_doc["scenes"], result.decode.frames_total, result.video.duration_s)
@@ -158,6 +174,7 @@ def visual_pass(context: dg.AssetExecutionContext, media_store: MediaStore, proc
             "has_video": True,
             "keyframes": len(result.keyframes),
             "duplicates": sum(1 for k in result.keyframes if k.duplicate_of is not None),
+            "samples": len(result.samples),
         }
         if preview:
             kf_meta["preview"] = dg.MetadataValue.md(preview)

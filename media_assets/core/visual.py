@@ -35,6 +35,7 @@ from media_assets.core.frames import (
 from media_assets.core.visual_models import (
     DecodeReport,
     Keyframe,
+    Sample,
     Scene,
     Transition,
     VideoTimeline,
@@ -96,6 +97,9 @@ class VisualPass:
         self.step: int | None = None
         self.frame_size = (0, 0)
         self.interval_s = params.keyframe_interval_s
+        self.sample_period = 1.0 / params.sample_fps if params.sample_fps else None
+        self.next_sample_t = 0.0  # media time of the next sampling tick
+        self.sampled: list[tuple[int, str | None, int, int]] = []  # (pos, image, width, height)
 
     # -- feeding -------------------------------------------------------------------------------------
     def push(self, frame: av.VideoFrame, pts_s: float) -> None:
@@ -117,6 +121,8 @@ class VisualPass:
         self.luma.append(feats.luma)
         self.sharp.append(feats.sharpness)
         self.frames[pos] = frame
+        if self.sample_period is not None:
+            self._maybe_sample(frame, pos, pts_s - self.origin_s)
         w = self.p.adaptive_window
         while self.processed <= pos - w:
             self._process(self.processed)
@@ -127,6 +133,33 @@ class VisualPass:
             self._process(self.processed)
             self.processed += 1
         self._close_window()
+
+    def _maybe_sample(self, frame: av.VideoFrame, pos: int, t: float) -> None:
+        period = self.sample_period
+        assert period is not None
+        # half a millisecond of slack so a frame at exactly k/fps is not lost to rounding
+        if t + 5e-4 < self.next_sample_t or len(self.sampled) >= self.p.max_samples:
+            return
+        while self.next_sample_t <= t + 5e-4:
+            self.next_sample_t += period
+        idx = len(self.sampled)
+        img = self._image(frame, self.p.sample_max_side)
+        rel = None
+        if self.out_dir is not None:
+            rel = f"samples/{idx:05d}.jpg"
+            (self.out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            img.save(self.out_dir / rel, quality=self.p.jpeg_quality)
+        self.sampled.append((pos, rel, img.width, img.height))
+
+    def _image(self, frame: av.VideoFrame, max_side: int) -> Image.Image:
+        """RGB image scaled inside the decoder's reformat (cheap), rotation applied."""
+        w, h = frame.width, frame.height
+        scale = min(1.0, max_side / max(w, h))
+        tw, th = max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
+        img = frame.to_image(width=tw, height=th)
+        if self.rotation:  # counterclockwise, as FFmpeg's display matrix
+            img = img.rotate(self.rotation, expand=True)
+        return img
 
     # -- online decisions ----------------------------------------------------------------------------
     def _is_cut(self, pos: int) -> bool:
@@ -180,13 +213,7 @@ class VisualPass:
 
     def _emit(self, cand: _Candidate) -> None:
         p = self.p
-        frame = cand.frame
-        w, h = frame.width, frame.height
-        scale = min(1.0, p.keyframe_max_side / max(w, h))
-        tw, th = max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
-        img = frame.to_image(width=tw, height=th)
-        if self.rotation:  # counterclockwise, as FFmpeg's display matrix
-            img = img.rotate(self.rotation, expand=True)
+        img = self._image(cand.frame, p.keyframe_max_side)
         small = np.asarray(img.convert("L").resize((64, 64), Image.Resampling.BILINEAR))
         hsh = dhash(small)
         dup = None
@@ -342,7 +369,10 @@ def analyze_video(
         vp = VisualPass(p, out, rotation, origin_s)
         vp.interval_s = interval
 
-        nonref = nonref_test_for(codec, vs.codec_context.extradata) if (p.skip_nonref and mode == "exact") else None
+        # sampling at more than a third of the frame rate needs every frame: unreferenced ones included
+        dense_sampling = bool(p.sample_fps) and p.sample_fps * 3 > fps
+        use_nonref = p.skip_nonref and mode == "exact" and not dense_sampling
+        nonref = nonref_test_for(codec, vs.codec_context.extradata) if use_nonref else None
         all_pts: list[int] | None = []
         end_pts: int | None = None
         skipped = 0
@@ -354,6 +384,16 @@ def analyze_video(
         frame_dur = round(1 / (fps * tb)) if fps and tb else 1
         window = 8 * max(frame_dur, 1)
         cctx = vs.codec_context
+
+        frame_s = 1.0 / fps
+
+        def on_tick(pts: int) -> bool:
+            """Whether this frame is the first one at or after a sampling tick (so it must be decoded)."""
+            if not p.sample_fps:
+                return False
+            t = float(pts * tb) - origin_s + 5e-4
+            k = int(t * p.sample_fps)
+            return t - k / p.sample_fps < frame_s
 
         def decode(packet: av.Packet | None) -> None:
             nonlocal errors
@@ -401,7 +441,7 @@ def analyze_video(
                         near_big = any(pts < b <= pts + window for b in big_refs)
                         spike = len(nonref_sizes) >= 4 and size > 2 * p.big_packet_factor * max(nonref_sizes)
                         nonref_sizes.append(size)
-                        if not near_big and not spike:
+                        if not near_big and not spike and not on_tick(pts):
                             skipped += 1
                             continue
                     else:
@@ -523,6 +563,19 @@ def analyze_video(
         if mine:
             max(mine, key=lambda k: k.sharpness).reason = "scene_best"
 
+    samples = [
+        Sample(
+            index=i,
+            frame=index_of(pos),
+            time_s=time_of(pos),
+            pts_s=round(vp.pts[pos], 6),
+            image=rel,
+            width=w,
+            height=h,
+        )
+        for i, (pos, rel, w, h) in enumerate(vp.sampled)
+    ]
+
     contact = None
     if out is not None and keyframes:
         contact = _contact_sheet(out, keyframes, p)
@@ -557,6 +610,7 @@ def analyze_video(
         transitions=transitions,
         keyframes=keyframes,
         contact_sheet=contact,
+        samples=samples,
         decode=DecodeReport(
             mode=mode,
             codec=codec,

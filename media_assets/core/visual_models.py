@@ -41,6 +41,12 @@ class VisualParams(BaseModel):
     contact_sheet_columns: int = 6
     contact_sheet_max_tiles: int = 48
     big_packet_factor: float = 2.0
+    # fixed-rate sampling for screen recordings and slides (OCR, VLMs), taken in the same decode
+    sample_fps: float | None = Field(
+        None, description="also save one frame per 1/sample_fps seconds (samples.json); None: off"
+    )
+    max_samples: int = Field(36_000, description="cap on sampled frames per video")
+    sample_max_side: int = Field(1280, description="sampled frames are scaled to fit this side")
 
 
 class Transition(BaseModel):
@@ -83,6 +89,18 @@ class Keyframe(BaseModel):
     thumbnails: dict[str, str] = Field(default_factory=dict)
 
 
+class Sample(BaseModel):
+    """A frame taken at a fixed rate: the first decoded frame at or after each tick of 1/sample_fps."""
+
+    index: int
+    frame: int
+    time_s: float
+    pts_s: float
+    image: str | None = Field(None, description="path relative to the output folder; None when not written")
+    width: int
+    height: int
+
+
 class DecodeReport(BaseModel):
     mode: str
     codec: str
@@ -116,5 +134,6 @@ class VisualResult(BaseModel):
     transitions: list[Transition]
     keyframes: list[Keyframe]
     contact_sheet: str | None = None
+    samples: list[Sample] = Field(default_factory=list)
     decode: DecodeReport
     params: VisualParams

@@ -204,3 +204,23 @@ def test_truncated_and_corrupt_keep_what_decodes(media_dir: Path) -> None:
     assert corrupt.decode.frames_total >= 160
     nodur = analyze_video(media_dir / "broken/moviepy_no_duration.webm")
     assert nodur.decode.frames_decoded == 74
+
+
+def test_fixed_rate_sampling_at_the_frame_rate_takes_every_frame(media_dir: Path, tmp_path: Path) -> None:
+    # psd_counter: 30 frames at 10 fps, frame i shows "PTS = i/10"
+    r = analyze_video(media_dir / "video/psd_counter.mp4", tmp_path, VisualParams(sample_fps=10.0))
+    assert [s.frame for s in r.samples] == list(range(30))
+    assert [s.time_s for s in r.samples] == pytest.approx([i / 10 for i in range(30)], abs=1e-3)
+    for s in r.samples:
+        assert s.image is not None and (tmp_path / s.image).is_file()
+        with Image.open(tmp_path / s.image) as im:
+            assert im.size == (s.width, s.height)
+
+
+def test_fixed_rate_sampling_at_one_per_second(tmp_path: Path) -> None:
+    src = tmp_path / "counter.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6.5", "-c:v", "libx264", "-g", "50", str(src))
+    r = analyze_video(src, tmp_path / "out", VisualParams(sample_fps=1.0))
+    assert [s.time_s for s in r.samples] == pytest.approx([0, 1, 2, 3, 4, 5, 6], abs=1e-3)
+    assert [s.frame for s in r.samples] == [0, 25, 50, 75, 100, 125, 150]
+    assert VisualParams().sample_fps is None and analyze_video(src, None).samples == []
