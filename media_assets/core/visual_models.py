@@ -19,7 +19,7 @@ class VisualParams(BaseModel):
         None, description="switch to keyframes mode automatically for inputs longer than this"
     )
     skip_nonref: bool = Field(True, description="leave unreferenced frames undecoded unless next to a cut")
-    analysis_width: int = Field(160, description="width in pixels of the sampled grid used for detection")
+    analysis_width: int = Field(96, description="width in pixels of the sampled grid used for detection")
     # content (HSV) detector with an adaptive threshold
     min_content: float = 12.0
     adaptive_ratio: float = 3.0
