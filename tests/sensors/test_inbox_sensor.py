@@ -225,22 +225,23 @@ def test_unreadable_file_is_skipped_and_does_not_crash(inbox, store, daemon: Fak
     daemon.assert_no_duplicate_runs()
 
 
-def test_really_unreadable_file_and_folder(inbox, store, daemon: FakeDaemon):
+def test_unlistable_folder_is_skipped_and_does_not_crash(inbox, store, daemon: FakeDaemon, monkeypatch):
+    # Permission bits do not stop root, so the folder that cannot be listed is simulated at the OS call.
     good = drop(inbox, "good.mp4", b"readable")
-    locked = drop(inbox, "locked.mp4", b"secret")
     drop(inbox, "closed/inside.mp4", b"in a closed folder")
-    locked.chmod(0)
-    (inbox / "closed").chmod(0)
-    if os.access(locked, os.R_OK):  # root (CAP_DAC_OVERRIDE) reads anything; the test above covers it
-        locked.chmod(0o644)
-        (inbox / "closed").chmod(0o755)
-        pytest.skip("this user can read files without read permission")
-    try:
-        data = daemon.tick(make_sensor(inbox, store))
-    finally:
-        locked.chmod(0o644)
-        (inbox / "closed").chmod(0o755)
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "closed":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    data = daemon.tick(make_sensor(inbox, store))
     assert [r.partition_key for r in data.run_requests] == [key_of(good)]
+    monkeypatch.setattr(os, "scandir", real_scandir)  # permissions fixed: the folder's file is picked up
+    data = daemon.tick(make_sensor(inbox, store))
+    assert len(data.run_requests) == 1 and data.run_requests[0].partition_key != key_of(good)
 
 
 def test_missing_inbox_skips(tmp_path, store, daemon: FakeDaemon):
