@@ -26,7 +26,7 @@ class AudioStorageFormat(StrEnum):
 
 # What each preset changes in the visual pass; everything else keeps the VisualParams defaults.
 PRESET_VISUAL: dict[str, dict] = {
-    "fast": {"keyframes_mode_over_s": 1800.0, "keyframe_interval_s": 20.0, "max_keyframes": 200},
+    "fast": {"keyframes_mode_over_s": 1800.0, "keyframe_interval_s": 20.0, "max_keyframes": 200, "deblock": False},
     "balanced": {"keyframes_mode_over_s": None},
     "accurate": {"skip_nonref": False, "keyframe_interval_s": 5.0, "max_keyframes": 1000},
 }

@@ -351,6 +351,9 @@ def analyze_video(
             container.streams.video[0],
         )
         vs.thread_type = "AUTO"
+        if not p.deblock and vs.codec_context.name in ("h264", "hevc"):
+            # other decoders take the option too, but VP8 without its loop filter showed a false cut
+            vs.codec_context.options = {"skip_loop_filter": "all"}
         tb = vs.time_base or Fraction(1, 1000)
         codec = vs.codec_context.name
         fps = float(vs.average_rate or vs.guessed_rate or 0) or 25.0

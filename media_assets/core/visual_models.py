@@ -19,6 +19,11 @@ class VisualParams(BaseModel):
         None, description="switch to keyframes mode automatically for inputs longer than this"
     )
     skip_nonref: bool = Field(True, description="leave unreferenced frames undecoded unless next to a cut")
+    deblock: bool = Field(
+        True,
+        description="run the H.264/HEVC in-loop deblocking filter; False saves ~20% of decode time but leaves "
+        "block edges in keyframe images (the fast preset's trade-off; cut detection is unaffected)",
+    )
     analysis_width: int = Field(96, description="width in pixels of the sampled grid used for detection")
     # content (HSV) detector with an adaptive threshold
     min_content: float = 12.0

@@ -224,3 +224,9 @@ def test_fixed_rate_sampling_at_one_per_second(tmp_path: Path) -> None:
     assert [s.time_s for s in r.samples] == pytest.approx([0, 1, 2, 3, 4, 5, 6], abs=1e-3)
     assert [s.frame for s in r.samples] == [0, 25, 50, 75, 100, 125, 150]
     assert VisualParams().sample_fps is None and analyze_video(src, None).samples == []
+
+
+@pytest.mark.parametrize("rel", ["formats/bbb_seg_h264_aac.mov", "formats/bbb_seg_hevc_aac.mkv"])
+def test_cuts_stay_exact_without_deblocking(media_dir: Path, truth: dict, rel: str) -> None:
+    r = analyze_video(media_dir / rel, None, VisualParams(deblock=False))
+    assert _cuts(r) == truth["formats"][rel]["cuts"]
