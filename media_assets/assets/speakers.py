@@ -1,0 +1,134 @@
+"""``diarization`` (who spoke when) and ``speaker_transcript`` (words labelled with speakers).
+
+``speaker_transcript`` depends on both ``transcript`` and ``diarization`` but they do not depend on each other,
+so re-running one does not invalidate the other.
+"""
+
+from typing import Any
+
+import dagster as dg
+
+from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS
+from media_assets.assets.runner import UpstreamFailed, require_ok, run_partitions
+from media_assets.core.speech.audio_events import load_wav_mono16k
+from media_assets.core.speech.diarization_models import DiarizationResult, ModelInfo
+from media_assets.core.speech.rttm import format_rttm
+from media_assets.core.speech.speaker_align import SpeakerTranscript, align_speakers, to_markdown
+from media_assets.version import CODE_VERSIONS
+from resources.diarizer import OVERRIDE_NAME, Diarizer
+from resources.media_store import MediaStore
+from resources.processing import ProcessingSettings
+
+GROUP = "speech"
+NO_AUDIO = "no audio stream"
+
+
+def load_audio_json(store: MediaStore, key: str) -> dict[str, Any]:
+    """``audio.json`` of the partition (UpstreamFailed if the audio asset failed for it)."""
+    require_ok(store, key, "audio")
+    if not store.exists(key, "audio.json"):
+        raise UpstreamFailed(key, "audio", {"problem": "audio.json not found (materialize audio first)"})
+    return store.get_json(key, "audio.json")
+
+
+def model_metadata(model: ModelInfo | None) -> dict[str, Any]:
+    """Provenance fields recorded on every materialization."""
+    if model is None:
+        return {}
+    return {
+        "model": model.name,
+        "model_path": model.path,
+        "model_revision": model.revision,
+        "backend": model.backend,
+        "device": model.device,
+        "compute_type": model.compute_type,
+    }
+
+
+@dg.asset(
+    partitions_def=PARTITIONS,
+    backfill_policy=BACKFILL_POLICY,
+    group_name=GROUP,
+    code_version=CODE_VERSIONS["diarization"],
+    deps=["audio"],
+    kinds={"python", "pytorch"},
+    description="Who spoke when: diarization.json (speakers with speaking time, segments with confidence and "
+    "overlap flags) and diarization.rttm, on the media timeline. Model loaded once per run.",
+)
+def diarization(
+    context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings, diarizer: Diarizer
+):
+    def work(key: str) -> dict:
+        audio = load_audio_json(media_store, key)
+        if not audio.get("has_audio"):
+            result = DiarizationResult(has_audio=False, reason=audio.get("reason") or NO_AUDIO)
+            uri = media_store.put_json(key, "diarization.json", result.to_json())
+            media_store.put_bytes(key, "diarization.rttm", b"")
+            return {"diarization": {"dagster/uri": uri, "has_audio": False}}
+        backend = diarizer.get_backend(processing.preset_name)
+        override = media_store.get_json(key, OVERRIDE_NAME) if media_store.exists(key, OVERRIDE_NAME) else None
+        count = diarizer.count(override)
+        wav = load_wav_mono16k(media_store.fetch(key, "audio.wav"))
+        result = backend.diarize(wav, count).shifted(float(audio.get("start_offset_s") or 0.0))
+        result.model = result.model.model_copy(update={"preset": processing.preset_name}) if result.model else None
+        uri = media_store.put_json(key, "diarization.json", result.to_json())
+        media_store.put_bytes(key, "diarization.rttm", format_rttm(result.turns(), key).encode("utf-8"))
+        duration = result.duration_s or 0.0
+        return {
+            "diarization": {
+                "dagster/uri": uri,
+                "has_audio": True,
+                "num_speakers": result.num_speakers,
+                "speech_s": result.speech_s,
+                "overlap_s": result.overlap_s,
+                "segments": len(result.segments),
+                "elapsed_inference_s": result.elapsed_s or 0.0,
+                "rtf": round((result.elapsed_s or 0.0) / duration, 4) if duration else 0.0,
+                "speaker_constraints": dg.MetadataValue.json(count.model_dump()),
+                **model_metadata(result.model),
+            }
+        }
+
+    run_partitions(context, ["diarization"], media_store, processing, work)
+    return dg.MaterializeResult(asset_key="diarization")
+
+
+@dg.asset(
+    partitions_def=PARTITIONS,
+    backfill_policy=BACKFILL_POLICY,
+    group_name=GROUP,
+    code_version=CODE_VERSIONS["speaker_transcript"],
+    deps=["transcript", "diarization"],
+    kinds={"python"},
+    description="Transcript words and segments labelled with speakers (segments split at speaker changes): "
+    "speaker_transcript.json and a readable speaker_transcript.md.",
+)
+def speaker_transcript(context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings):
+    def work(key: str) -> dict:
+        docs = {}
+        for upstream in ("transcript", "diarization"):
+            require_ok(media_store, key, upstream)
+            name = f"{upstream}.json"
+            if not media_store.exists(key, name):
+                raise UpstreamFailed(key, upstream, {"problem": f"{name} not found (materialize {upstream} first)"})
+            docs[upstream] = media_store.get_json(key, name)
+        result: SpeakerTranscript = align_speakers(docs["transcript"], docs["diarization"])
+        uri = media_store.put_json(key, "speaker_transcript.json", result.to_json())
+        media_store.put_bytes(key, "speaker_transcript.md", to_markdown(result, title=key).encode("utf-8"))
+        meta: dict[str, Any] = {"dagster/uri": uri, "has_audio": result.has_audio}
+        if result.has_audio:
+            model = docs["diarization"].get("model") or {}
+            meta.update(
+                {
+                    "segments": len(result.segments),
+                    "speakers": len(result.speakers),
+                    "unassigned_words": result.unassigned_words,
+                    "diarization_model": str(model.get("name", "")),
+                    "diarization_revision": str(model.get("revision", "")),
+                    "transcript_model": str((docs["transcript"].get("model") or {}).get("name", "")),
+                }
+            )
+        return {"speaker_transcript": meta}
+
+    run_partitions(context, ["speaker_transcript"], media_store, processing, work)
+    return dg.MaterializeResult(asset_key="speaker_transcript")

