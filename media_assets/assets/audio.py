@@ -34,7 +34,11 @@ AUDIO_CHECK = "audio_duration_matches_container"
     description="16 kHz mono PCM WAV of the main audio stream (correct downmix), plus audio.json with the "
     "source format, the alignment offset and any loss. Inputs without audio record has_audio=false.",
 )
-def audio(context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings):
+def audio(
+    context: dg.AssetExecutionContext,
+    media_store: MediaStore,
+    processing: ProcessingSettings,
+):
     check_failures: dict[str, str] = {}
 
     def work(key: str) -> dict:

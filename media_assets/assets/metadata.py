@@ -3,7 +3,7 @@
 import dagster as dg
 
 from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, source_path
-from media_assets.assets.runner import run_partitions
+from media_assets.assets.runner import catalog_for, run_partitions
 from media_assets.core.probe import probe
 from media_assets.version import CODE_VERSIONS
 from resources.media_store import MediaStore
@@ -19,13 +19,24 @@ from resources.processing import ProcessingSettings
     description="Container, duration and every stream (codec, size with rotation, fps, start time, audio "
     "format) of one media file. Written to <root>/<partition>/media_metadata.json.",
 )
-def media_metadata(context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings) -> None:
+def media_metadata(
+    context: dg.AssetExecutionContext,
+    media_store: MediaStore,
+    processing: ProcessingSettings,
+) -> None:
+    db = catalog_for(media_store)
+
     def work(key: str) -> dict:
         path, uri = source_path(media_store, key)
-        info = probe(path, processing.limits())
+        try:
+            info = probe(path, processing.limits())
+        except Exception:
+            db.upsert_video(key, source_uri=uri, size_bytes=path.stat().st_size, status="failed")
+            raise
         data = info.model_dump(mode="json")
         data["source_uri"] = uri
         out = media_store.put_json(key, "media_metadata.json", data)
+        db.upsert_video_from_metadata(key, data, source_uri=uri, status="ok")
         v, a = info.video, info.audio
         meta = {
             "dagster/uri": out,

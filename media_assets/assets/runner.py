@@ -5,6 +5,11 @@ An asset step may cover one partition (a sensor's run) or many (a backfill or a 
 partition (``<key>/errors/<asset>.json`` plus ``status: failed`` metadata and a log line naming the file)
 and the others carry on. A single-partition run fails on a bad file, so that Dagster shows the partition as
 failed; a multi-partition run only fails when every partition failed.
+
+Every partition's outcome is also recorded in the catalog (``processing_jobs``, ``video_results``): the
+``catalog`` resource when the asset passes one, else the default catalog beside the media store's data
+(``MEDIA_ASSETS_CATALOG_URL`` or ``<index_dir>/catalog.sqlite``). A catalog that cannot be reached fails the
+step with its endpoint named: that is the deployment's problem, not the file's.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from typing import Any
 
 import dagster as dg
 
+from media_assets.core.catalog import Catalog, CatalogUnavailableError
 from media_assets.errors import MediaError
 from media_assets.version import CODE_VERSIONS, PACKAGE_VERSION
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
@@ -74,16 +81,55 @@ def require_ok(store: MediaStore, key: str, upstream: str) -> None:
         raise UpstreamFailed(key, upstream, store.get_json(key, name))
 
 
+def catalog_for(store: MediaStore, catalog: CatalogResource | None = None) -> Catalog:
+    """The asset's catalog resource, else the default one for the store's data root."""
+    if catalog is None:
+        from media_assets.core.search.index_paths import default_index_dir
+
+        catalog = CatalogResource(path=str(default_index_dir(store.root) / "catalog.sqlite"))
+    return _open_cached(catalog)
+
+
+_OPEN: dict[tuple[str | None, str | None, str | None], Catalog] = {}
+
+
+def _open_cached(resource: CatalogResource) -> Catalog:
+    """One open catalog per configuration and process (the resource may be rebuilt per step)."""
+    import os
+
+    url = resource.url or os.environ.get("MEDIA_ASSETS_CATALOG_URL") or None
+    key = (url, None if url else str(resource.resolved_path()), resource.schema_name)
+    if key not in _OPEN:
+        _OPEN[key] = resource.open()
+    return _OPEN[key]
+
+
+def _record(
+    catalog: Catalog, context: dg.AssetExecutionContext, key: str, asset: str, status: str, meta: dict[str, Any]
+) -> None:
+    meta = {k: v for k, v in meta.items() if k != "preview"}  # inline images belong to the UI, not the table
+    try:
+        catalog.record_materialization(key, asset, status, meta, run_id=context.run_id)
+    except CatalogUnavailableError as exc:
+        raise dg.Failure(description=str(exc), metadata={"catalog": exc.endpoint}) from exc
+
+
 def run_partitions(
     context: dg.AssetExecutionContext,
     assets: list[str],
     store: MediaStore,
     settings: ProcessingSettings,
     work: Callable[[str], dict[str, dict[str, Any]]],
+    *,
+    catalog: CatalogResource | None = None,
 ) -> PartitionOutcome:
     """Run ``work(key)`` for every partition of the step; ``work`` returns metadata per asset name."""
     outcome = PartitionOutcome()
     keys = list(context.partition_keys)
+    try:
+        db = catalog_for(store, catalog)
+    except CatalogUnavailableError as exc:
+        raise dg.Failure(description=str(exc), metadata={"catalog": exc.endpoint}) from exc
     for key in keys:
         started = time.perf_counter()
         try:
@@ -94,17 +140,15 @@ def run_partitions(
             outcome.failed[key] = rec
             for asset in assets:
                 store.put_json(key, f"errors/{asset}.json", {**rec, "asset": asset})
-                context.add_asset_metadata(
-                    {
-                        "status": "failed",
-                        "error_code": rec["code"],
-                        "error": message,
-                        "file": rec.get("file") or "",
-                        **provenance(asset, settings),
-                    },
-                    asset_key=asset,
-                    partition_key=key,
-                )
+                meta = {
+                    "status": "failed",
+                    "error_code": rec["code"],
+                    "error": message,
+                    "file": rec.get("file") or "",
+                    **provenance(asset, settings),
+                }
+                context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
+                _record(db, context, key, asset, "failed", meta)
             context.log.error(f"[{key}] {', '.join(assets)} failed: {message}")
             continue
         elapsed = round(time.perf_counter() - started, 3)
@@ -118,6 +162,7 @@ def run_partitions(
                 **per_asset.get(asset, {}),
             }
             context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
+            _record(db, context, key, asset, "ok", meta)
         outcome.ok[key] = per_asset
     if outcome.failed and (len(keys) == 1 or not outcome.ok):
         first = next(iter(outcome.failed.values()))

@@ -87,7 +87,11 @@ def keyframe_problems(scenes: list[dict], keyframes: list[dict]) -> list[str]:
     backfill_policy=BACKFILL_POLICY,
     can_subset=False,
 )
-def visual_pass(context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings):
+def visual_pass(
+    context: dg.AssetExecutionContext,
+    media_store: MediaStore,
+    processing: ProcessingSettings,
+):
     tiling: dict[str, list[str]] = {}
     inside: dict[str, list[str]] = {}
     params = processing.visual_params()

@@ -81,7 +81,10 @@ class _Turns:
 
 
 def _join(words: Sequence[SpeakerWord]) -> str:
-    return "".join(w.word for w in words).strip()
+    """Whisper's raw words carry their leading space; transcript.json stores them stripped."""
+    if any(w.word[:1].isspace() for w in words):
+        return "".join(w.word for w in words).strip()
+    return " ".join(w.word.strip() for w in words if w.word.strip())
 
 
 def _majority(words: Sequence[SpeakerWord]) -> str | None:

@@ -143,3 +143,28 @@ def _merge_runs(stm: list) -> list:
 
 def _pair_index(stm: list, u) -> int:
     return stm.index(u)
+
+
+def test_segment_text_joins_stripped_words_with_spaces() -> None:
+    transcript = {
+        "has_audio": True,
+        "segments": [
+            {
+                "start": 0.0,
+                "end": 2.0,
+                "text": "Ask not, what",
+                "words": [
+                    {"start": 0.0, "end": 0.5, "word": "Ask", "probability": 0.9},
+                    {"start": 0.5, "end": 1.0, "word": "not,", "probability": 0.9},
+                    {"start": 1.0, "end": 2.0, "word": "what", "probability": 0.9},
+                ],
+            }
+        ],
+    }
+    diarization = {
+        "has_audio": True,
+        "speakers": [{"id": "SPEAKER_00", "total_s": 2.0, "turns": 1}],
+        "segments": [{"start": 0.0, "end": 2.0, "speaker": "SPEAKER_00", "confidence": 1.0, "overlap": False}],
+    }
+    result = align_speakers(transcript, diarization)
+    assert [s.text for s in result.segments] == ["Ask not, what"]
