@@ -1,4 +1,4 @@
-"""``media-assets``: process files and folders through the Dagster assets, or start the UI.
+"""``media-assets``: process files and folders through the Dagster assets, search the results, or start the UI.
 
 ``process`` registers every input as a ``videos`` partition in the local Dagster instance and materializes
 the selected assets in a few multi-partition runs (the same code path as a backfill), then prints a summary.
@@ -15,13 +15,57 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-ASSETS = ("media_metadata", "audio", "scenes", "keyframes")
 OUTPUT_OF = {
     "media_metadata": "media_metadata.json",
     "audio": "audio.json",
     "scenes": "scenes.json",
     "keyframes": "keyframes.json",
+    "transcript": "transcript.json",
+    "diarization": "diarization.json",
+    "speaker_transcript": "speaker_transcript.json",
+    "audio_events": "audio_events.json",
+    "detections": "detections.json",
+    "embeddings": "embeddings.json",
+    "timeline": "timeline.json",
 }
+ASSETS = tuple(OUTPUT_OF)
+CPU_TIER_ASSETS = ("media_metadata", "audio", "scenes", "keyframes")
+# upstream assets each one reads (the selection is closed over these, so --only X also builds what X needs)
+UPSTREAM = {
+    "audio": ("media_metadata",),
+    "scenes": ("media_metadata",),
+    "keyframes": ("media_metadata",),
+    "transcript": ("audio",),
+    "diarization": ("audio",),
+    "speaker_transcript": ("transcript", "diarization"),
+    "audio_events": ("audio",),
+    "detections": ("keyframes",),
+    "embeddings": ("speaker_transcript", "detections", "scenes", "keyframes"),
+    "timeline": (
+        "media_metadata",
+        "scenes",
+        "keyframes",
+        "speaker_transcript",
+        "diarization",
+        "audio_events",
+        "detections",
+    ),
+}
+
+
+def close_selection(selected: Sequence[str]) -> list[str]:
+    """The selected assets plus everything upstream of them, in pipeline order."""
+    todo, seen = list(selected), set()
+    while todo:
+        a = todo.pop()
+        if a not in seen:
+            seen.add(a)
+            todo.extend(UPSTREAM.get(a, ()))
+    if "scenes" in seen or "keyframes" in seen:  # one pass makes both
+        seen |= {"scenes", "keyframes"}
+    return [a for a in ASSETS if a in seen]
+
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -88,6 +132,21 @@ def _status(store, key: str, assets: Sequence[str]) -> tuple[str, str]:
                 notes.append(f"lost {doc['lost_s']:.1f}s of audio")
         else:
             notes.append("no audio")
+    if "transcript" in assets:
+        doc = store.get_json(key, "transcript.json")
+        if doc.get("has_audio"):
+            words = sum(len(seg.get("words") or []) for seg in doc.get("segments") or [])
+            notes.append(f"{words} words ({doc.get('language') or '?'})")
+    if "diarization" in assets:
+        doc = store.get_json(key, "diarization.json")
+        if doc.get("has_audio"):
+            notes.append(f"{doc.get('num_speakers', 0)} speakers")
+    if "detections" in assets:
+        doc = store.get_json(key, "events.json") if store.exists(key, "events.json") else {}
+        if doc.get("text_events") or doc.get("object_tracks"):
+            notes.append(
+                f"{len(doc.get('object_tracks') or [])} object tracks, {len(doc.get('text_events') or [])} texts"
+            )
     return "ok", ", ".join(notes)
 
 
@@ -101,6 +160,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     os.environ["MEDIA_ASSETS_STORE_ROOT"] = str(Path(args.out).resolve())
     if args.preset:
         os.environ["MEDIA_ASSETS_PRESET"] = args.preset
+    if args.sample_fps:
+        os.environ["MEDIA_ASSETS_SAMPLE_FPS"] = str(args.sample_fps)
     from media_assets.instance import ensure_dagster_home
 
     ensure_dagster_home(args.dagster_home)
@@ -112,16 +173,15 @@ def cmd_process(args: argparse.Namespace) -> int:
     from media_assets.sources import describe_local, register_source
     from resources.media_store import MediaStore
 
-    selected = [a.strip() for a in (args.only.split(",") if args.only else ASSETS) if a.strip()]
-    unknown = [a for a in selected if a not in ASSETS]
+    if args.only:
+        wanted = [a.strip() for a in args.only.split(",") if a.strip()]
+    else:
+        wanted = list(CPU_TIER_ASSETS if args.cpu_only else ASSETS)
+    unknown = [a for a in wanted if a not in ASSETS]
     if unknown:
         console.print(f"[red]unknown asset(s): {', '.join(unknown)}; choose from {', '.join(ASSETS)}")
         return 2
-    # scenes and keyframes come from one pass; every asset needs media_metadata
-    if "scenes" in selected or "keyframes" in selected:
-        selected = list(dict.fromkeys([*selected, "scenes", "keyframes"]))
-    if "media_metadata" not in selected:
-        selected.insert(0, "media_metadata")
+    selected = close_selection(wanted)
 
     store = MediaStore.from_env()
     instance = dg.DagsterInstance.get()
@@ -162,6 +222,13 @@ def cmd_process(args: argparse.Namespace) -> int:
             if not (k in before and before[k][0] == "ok")
             and (args.retry_failed or not any(store.exists(k, f"errors/{a}.json") for a in selected))
         ]
+    if args.only and todo:
+        # upstream assets are rebuilt only where they are missing: `--only timeline --force` redoes the timeline
+        materialized = {a: set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected}
+        keep = {a for a in selected if a in wanted or not set(todo) <= materialized[a]}
+        if keep & {"scenes", "keyframes"}:  # one pass makes both
+            keep |= {"scenes", "keyframes"}
+        selected = [a for a in selected if a in keep]
     job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in selected})
     batches = _contiguous_batches(todo, order, args.batch_size)
 
@@ -264,8 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
 
     def processing(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--only", help=f"comma-separated assets to materialize ({', '.join(ASSETS)})")
+        p.add_argument(
+            "--only",
+            help=f"comma-separated assets to materialize, plus what they need ({', '.join(ASSETS)}); default all",
+        )
+        p.add_argument("--cpu-only", action="store_true", help="only metadata, audio, scenes, keyframes (no models)")
         p.add_argument("--preset", choices=["fast", "balanced", "accurate"])
+        p.add_argument(
+            "--sample-fps",
+            type=float,
+            default=None,
+            help="also take frames at this rate for detection and OCR (slides, screen recordings, titles)",
+        )
         p.add_argument("--batch-size", type=int, default=50, help="partitions per run (default 50)")
         p.add_argument("--force", action="store_true", help="recompute partitions that are up to date")
         p.add_argument("--retry-failed", action="store_true", help="retry partitions with a recorded failure")
@@ -281,12 +358,23 @@ def build_parser() -> argparse.ArgumentParser:
     processing(p)
     p.set_defaults(func=cmd_demo)
 
+    from media_assets.search_cli import add_search_parser
+
+    p = add_search_parser(sub)
+    p.set_defaults(func=_run_search)
+
     p = sub.add_parser("ui", help="start the Dagster UI on this project")
     common(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
     return parser
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    from media_assets.search_cli import run_search
+
+    return run_search(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,7 +3,10 @@
 Everything is configured from the environment so the same module serves a laptop (defaults: local files
 under ./media_data, an inbox folder, SQLite instance) and a cluster (S3 store, S3-drop sensor, Postgres):
 ``MEDIA_ASSETS_STORE_ROOT``, ``MEDIA_ASSETS_S3_ENDPOINT_URL``, ``MEDIA_ASSETS_INBOX``, ``MEDIA_ASSETS_S3_BUCKET``,
-``MEDIA_ASSETS_S3_PREFIX``, ``MEDIA_ASSETS_PRESET``.
+``MEDIA_ASSETS_S3_PREFIX``, ``MEDIA_ASSETS_PRESET``; models and indexes: ``MEDIA_ASSETS_WHISPER_MODEL``,
+``MEDIA_ASSETS_TEXT_MODEL``, ``MEDIA_ASSETS_IMAGE_MODEL``, ``MEDIA_ASSETS_OBJECT_MODEL``,
+``MEDIA_ASSETS_VISION_MODE``, ``MEDIA_ASSETS_QDRANT_URL``, ``MEDIA_ASSETS_CATALOG_URL``,
+``MEDIA_ASSETS_INDEX_DIR``.
 """
 
 from __future__ import annotations
@@ -13,19 +16,32 @@ import os
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from media_assets.assets import CPU_TIER
-from media_assets.partitions import videos_partitions
+from media_assets.assets import ALL_ASSETS, CPU_TIER
+from resources.audio_tagger import AudioTagger
+from resources.catalog import CatalogResource
+from resources.diarizer import Diarizer
+from resources.embedders import ImageEmbedderResource, TextEmbedderResource
+from resources.fulltext import FulltextResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
+from resources.vector_store import VectorStoreResource
+from resources.vision import VisionModels
+from resources.whisper import WhisperResource
 from sensors import build_inbox_sensor, build_s3_sensor
 
 CPU_TIER_SELECTION = dg.AssetSelection.assets(*CPU_TIER)
+ALL_SELECTION = dg.AssetSelection.assets(*ALL_ASSETS)
 
 process_media_job = dg.define_asset_job(
     "process_media",
+    selection=ALL_SELECTION,
+    description="Every asset (metadata, audio, scenes, keyframes, speech, vision, embeddings, timeline) for "
+    "the selected videos partitions; sensors request it for new files.",
+)
+cpu_tier_job = dg.define_asset_job(
+    "cpu_tier",
     selection=CPU_TIER_SELECTION,
-    partitions_def=videos_partitions,
-    description="Metadata, audio, scenes and keyframes for the selected videos partitions.",
+    description="Metadata, audio, scenes and keyframes only (no models).",
 )
 
 
@@ -57,12 +73,21 @@ def build_resources() -> dict[str, object]:
         "media_store": MediaStore.from_env(),
         "processing": ProcessingSettings.from_env(),
         "s3": S3Resource(endpoint_url=endpoint),
+        "catalog": CatalogResource.from_env(),
+        "whisper": WhisperResource(model=os.environ.get("MEDIA_ASSETS_WHISPER_MODEL") or None),
+        "diarizer": Diarizer(),
+        "audio_tagger": AudioTagger(),
+        "vision": VisionModels.from_env(),
+        "text_embedder": TextEmbedderResource.from_env(),
+        "image_embedder": ImageEmbedderResource.from_env(),
+        "vector_store": VectorStoreResource.from_env(),
+        "fulltext": FulltextResource(),
     }
 
 
 defs = dg.Definitions(
-    assets=CPU_TIER,
-    jobs=[process_media_job],
+    assets=ALL_ASSETS,
+    jobs=[process_media_job, cpu_tier_job],
     sensors=build_sensors(),
     resources=build_resources(),
 )

@@ -36,7 +36,7 @@ def test_process_twice_changes_nothing_and_reports_failures(tmp_path: Path, medi
     shutil.copyfile(media_dir / "broken/moviepy_zero_bytes.webm", inbox / "empty.webm")
     shutil.copyfile(media_dir / "speech/LDC93S1.wav", inbox / ("x" * 200 + ".wav"))
     out = tmp_path / "out"
-    first = _cli(tmp_path, "process", str(inbox), "--out", str(out), "--json", "--quiet")
+    first = _cli(tmp_path, "process", str(inbox), "--out", str(out), "--json", "--quiet", "--cpu-only")
     assert first.returncode == 1, first.stderr  # the empty file failed
     rows = [json.loads(line) for line in first.stdout.splitlines()]
     assert len(rows) == 4
@@ -58,7 +58,7 @@ def test_process_twice_changes_nothing_and_reports_failures(tmp_path: Path, medi
     assert len(source["aliases"]) == 1
     before = _tree(out)
 
-    second = _cli(tmp_path, "process", str(inbox), "--out", str(out), "--json", "--quiet")
+    second = _cli(tmp_path, "process", str(inbox), "--out", str(out), "--json", "--quiet", "--cpu-only")
     assert second.returncode == 1
     assert _tree(out) == before  # same keys, same files, same bytes
     rows2 = [json.loads(line) for line in second.stdout.splitlines()]

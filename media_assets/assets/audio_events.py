@@ -26,6 +26,7 @@ MAX_BATCHED_SAMPLES = 16000 * 3600 * 2  # audio held in memory for one shared in
     partitions_def=PARTITIONS,
     backfill_policy=BACKFILL_POLICY,
     group_name=GROUP,
+    pool="accelerator",
     code_version=CODE_VERSIONS["audio_events"],
     deps=["audio"],
     kinds={"python", "onnx"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +12,9 @@ from media_assets.core.probe import MediaInfo
 from media_assets.partitions import videos_partitions
 from media_assets.sources import load_source
 from resources.media_store import MediaStore
+
+# BackfillPolicy is the documented way to batch partitions into one run; its beta notice is noise in every log.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
 GROUP = "cpu_tier"
 MAX_PARTITIONS_PER_RUN = int(os.environ.get("MEDIA_ASSETS_MAX_PARTITIONS_PER_RUN", "50"))

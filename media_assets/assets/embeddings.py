@@ -6,6 +6,7 @@ written per partition (``replace_partition``: re-running replaces a partition's 
 Every input file is optional; a partition whose inputs cannot be read is recorded as failed on its own.
 """
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,5 +259,8 @@ def embeddings(
             }
         }
 
-    run_partitions(context, ["embeddings"], media_store, processing, work)
+    # one shard load and flush for the whole run instead of one per partition (the embedded store)
+    holding = getattr(store, "holding", None)
+    with holding() if holding is not None else contextlib.nullcontext():
+        run_partitions(context, ["embeddings"], media_store, processing, work)
     return dg.MaterializeResult(asset_key="embeddings")

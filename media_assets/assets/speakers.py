@@ -49,6 +49,7 @@ def model_metadata(model: ModelInfo | None) -> dict[str, Any]:
     partitions_def=PARTITIONS,
     backfill_policy=BACKFILL_POLICY,
     group_name=GROUP,
+    pool="accelerator",
     code_version=CODE_VERSIONS["diarization"],
     deps=["audio"],
     kinds={"python", "pytorch"},

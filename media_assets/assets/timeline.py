@@ -14,11 +14,10 @@ import dagster as dg
 from pydantic import Field
 
 from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS
-from media_assets.assets.runner import require_ok, run_partitions
+from media_assets.assets.runner import catalog_for, require_ok, run_partitions
 from media_assets.core.timeline.fuse import fuse_timeline
 from media_assets.core.timeline.inputs import TimelineInputs, inputs_from_files, wanted_files
 from media_assets.core.timeline.render import render_swimlanes
-from media_assets.core.timeline.table import write_parquet
 from media_assets.core.timeline.timeline_models import FusionParams, Timeline
 from media_assets.version import CODE_VERSIONS
 from resources.media_store import MediaStore
@@ -112,12 +111,16 @@ def timeline(
         inputs = read_inputs(media_store, key)
         fused = fuse_timeline(inputs, params)
         with tempfile.TemporaryDirectory(prefix="media-assets-timeline-") as tmp:
+            from media_assets.core.timeline.table import write_parquet  # pandas/pyarrow: only when needed
+
             parquet = write_parquet(fused, Path(tmp) / "timeline.parquet")
             png = render_swimlanes(fused, Path(tmp) / "timeline.png", width=config.png_width)
             preview = preview_markdown(fused, Path(tmp))
             parquet_uri = media_store.put_file(key, "timeline.parquet", parquet)
             png_uri = media_store.put_file(key, "timeline.png", png)
-        uri = media_store.put_json(key, "timeline.json", fused.model_dump(mode="json"))
+        doc = fused.model_dump(mode="json")
+        uri = media_store.put_json(key, "timeline.json", doc)
+        catalog_for(media_store).upsert_timeline(key, doc)
         meta = {
             "dagster/uri": uri,
             "parquet_uri": parquet_uri,

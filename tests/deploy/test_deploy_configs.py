@@ -54,7 +54,7 @@ REQUIRED_ENV = {
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_DEFAULT_REGION",
-    "QDRANT_URL",
+    "MEDIA_ASSETS_QDRANT_URL",
 }
 # Packages whose source is the running code; every MEDIA_ASSETS_* / QDRANT_* name they mention is a
 # setting the stack must provide.
@@ -301,7 +301,7 @@ def test_compose_env_points_at_the_stack(compose: dict) -> None:
     script = " ".join(_command(services["createbuckets"]))
     assert "s3.bucket.create" in script and "MEDIA_ASSETS_STORE_ROOT" in script
 
-    qdrant = urlsplit(env["QDRANT_URL"])
+    qdrant = urlsplit(env["MEDIA_ASSETS_QDRANT_URL"])
     assert (qdrant.hostname, qdrant.port) == ("qdrant", 6333)
     assert env["DAGSTER_HOME"] == "/opt/dagster/home"
 
