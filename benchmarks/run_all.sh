@@ -10,4 +10,10 @@ status=0
 echo "== bench_cpu_tier ==";  "$PY" benchmarks/bench_cpu_tier.py --reps "${REPS:-5}" || status=1
 echo "== bench_memory ==";    "$PY" benchmarks/bench_memory.py || status=1
 echo "== bench_batch ==";     "$PY" benchmarks/bench_batch.py || status=1
+echo "== bench_transcript =="; "$PY" benchmarks/bench_transcript.py || status=1
+echo "== bench_diarization =="; "$PY" benchmarks/bench_diarization.py || status=1
+echo "== bench_vision ==";    "$PY" benchmarks/bench_vision.py || status=1
+echo "== bench_embeddings =="; "$PY" benchmarks/bench_embeddings.py || status=1
+echo "== bench_vector_store =="; "$PY" benchmarks/bench_vector_store.py || status=1
+echo "== bench_timeline ==";  "$PY" benchmarks/bench_timeline.py || status=1
 exit $status
