@@ -47,7 +47,18 @@ def cli_run(inputs: Path, base: Path) -> tuple[common.ChildRun, Path, Path]:
     env.pop("MEDIA_ASSETS_STORE_ROOT", None)
     common.wait_for_quiet()
     r = common.run_child(
-        [CLI, "process", str(inputs), "--out", str(out), "--dagster-home", str(home), "--quiet", "--json"],
+        [
+            CLI,
+            "process",
+            str(inputs),
+            "--out",
+            str(out),
+            "--dagster-home",
+            str(home),
+            "--quiet",
+            "--json",
+            "--cpu-only",
+        ],
         env=env,
         cwd=base,
     )
