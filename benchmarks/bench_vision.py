@@ -122,6 +122,7 @@ def dagster_run(folders: dict[str, Path], batch_size: int) -> dict:
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from media_assets.assets.detections import detections
+    from resources.catalog import CatalogResource
     from resources.media_store import MediaStore
     from resources.processing import ProcessingSettings
 
@@ -138,6 +139,7 @@ def dagster_run(folders: dict[str, Path], batch_size: int) -> dict:
             resources={
                 "media_store": store,
                 "processing": ProcessingSettings(),
+                "catalog": CatalogResource(),
                 "vision": VisionModels(mode="cpu_only", batch_size=batch_size),
             },
         )

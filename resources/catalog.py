@@ -2,7 +2,8 @@
 
 Resolution: ``url`` (or env ``MEDIA_ASSETS_CATALOG_URL``) -> that database; else ``path`` -> that SQLite file;
 else ``<index_dir>/catalog.sqlite`` beside the search indexes (``index_paths.default_index_dir``:
-``$MEDIA_ASSETS_INDEX_DIR``, else ``<data root>/_index`` with the data root from ``$MEDIA_ASSETS_STORE_ROOT``).
+``$MEDIA_ASSETS_INDEX_DIR``, else ``<data root>/_index``; the assets pass the media store's root, else
+``$MEDIA_ASSETS_STORE_ROOT``).
 """
 
 from __future__ import annotations
@@ -39,18 +40,20 @@ class CatalogResource(dg.ConfigurableResource):
     def from_env(cls) -> CatalogResource:
         return cls(url=os.environ.get(ENV_CATALOG_URL) or None)
 
-    def resolved_path(self) -> Path:
+    def resolved_path(self, root: str | None = None) -> Path:
+        """``path``, else ``catalog.sqlite`` in the index folder of ``root`` (the media store's data root)."""
         if self.path:
             return Path(self.path).expanduser()
-        return default_index_dir(os.environ.get(ENV_STORE_ROOT) or DEFAULT_ROOT) / CATALOG_FILE
+        return default_index_dir(root or os.environ.get(ENV_STORE_ROOT) or DEFAULT_ROOT) / CATALOG_FILE
 
-    def open(self) -> Catalog:
+    def open(self, root: str | None = None) -> Catalog:
+        """The database, opened once per resource; ``root`` places the default SQLite file beside the data."""
         if self._catalog is None:
             url = self.url or os.environ.get(ENV_CATALOG_URL) or None
             if url:
                 self._catalog = open_catalog(url=url, schema=self.schema_name, job_history=self.job_history)
             else:
-                self._catalog = open_catalog(path=self.resolved_path(), job_history=self.job_history)
+                self._catalog = open_catalog(path=self.resolved_path(root), job_history=self.job_history)
         return self._catalog
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

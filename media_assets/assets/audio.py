@@ -9,6 +9,7 @@ from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, load_
 from media_assets.assets.runner import require_ok, run_partitions
 from media_assets.core.audio import extract_audio
 from media_assets.version import CODE_VERSIONS
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
@@ -38,6 +39,7 @@ def audio(
     context: dg.AssetExecutionContext,
     media_store: MediaStore,
     processing: ProcessingSettings,
+    catalog: CatalogResource,
 ):
     check_failures: dict[str, str] = {}
 
@@ -82,7 +84,7 @@ def audio(
             }
         }
 
-    outcome = run_partitions(context, ["audio"], media_store, processing, work)
+    outcome = run_partitions(context, ["audio"], media_store, processing, work, catalog=catalog)
     yield dg.MaterializeResult(asset_key="audio")
     yield dg.AssetCheckResult(
         asset_key="audio",

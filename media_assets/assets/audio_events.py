@@ -16,6 +16,7 @@ from media_assets.assets.speakers import GROUP, NO_AUDIO, load_audio_json, model
 from media_assets.core.speech.audio_events import AudioEventsResult, load_wav_mono16k
 from media_assets.version import CODE_VERSIONS
 from resources.audio_tagger import AudioTagger
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
@@ -37,6 +38,7 @@ def audio_events(
     context: dg.AssetExecutionContext,
     media_store: MediaStore,
     processing: ProcessingSettings,
+    catalog: CatalogResource,
     audio_tagger: AudioTagger,
 ):
     preset = processing.preset_name
@@ -94,5 +96,5 @@ def audio_events(
             }
         }
 
-    run_partitions(context, ["audio_events"], media_store, processing, work)
+    run_partitions(context, ["audio_events"], media_store, processing, work, catalog=catalog)
     return dg.MaterializeResult(asset_key="audio_events")

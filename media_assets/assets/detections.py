@@ -20,6 +20,7 @@ from media_assets.core.vision.batching import FrameRef, PipelineResult
 from media_assets.core.vision.draw import contact_sheet
 from media_assets.core.vision.events import build_events
 from media_assets.version import CODE_VERSIONS
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.vision import VisionModels
@@ -92,6 +93,7 @@ def detections(
     context: dg.AssetExecutionContext,
     media_store: MediaStore,
     processing: ProcessingSettings,
+    catalog: CatalogResource,
     vision: VisionModels,
 ):
     preset = processing.preset_name
@@ -192,7 +194,7 @@ def detections(
             meta["preview"] = dg.MetadataValue.md(preview)
         return {"detections": meta}
 
-    run_partitions(context, ["detections"], media_store, processing, work)
+    run_partitions(context, ["detections"], media_store, processing, work, catalog=catalog)
     return dg.MaterializeResult(asset_key="detections")
 
 

@@ -29,6 +29,7 @@ from media_assets.core.search.fulltext import TextDoc
 from media_assets.core.search.vector_store import VectorPoint, point_id
 from media_assets.sources import load_source
 from media_assets.version import CODE_VERSIONS
+from resources.catalog import CatalogResource
 from resources.embedders import ImageEmbedderResource, TextEmbedderResource
 from resources.fulltext import FulltextResource
 from resources.media_store import MediaStore
@@ -170,6 +171,7 @@ def embeddings(
     context: dg.AssetExecutionContext,
     media_store: MediaStore,
     processing: ProcessingSettings,
+    catalog: CatalogResource,
     text_embedder: TextEmbedderResource,
     image_embedder: ImageEmbedderResource,
     vector_store: VectorStoreResource,
@@ -262,5 +264,5 @@ def embeddings(
     # one shard load and flush for the whole run instead of one per partition (the embedded store)
     holding = getattr(store, "holding", None)
     with holding() if holding is not None else contextlib.nullcontext():
-        run_partitions(context, ["embeddings"], media_store, processing, work)
+        run_partitions(context, ["embeddings"], media_store, processing, work, catalog=catalog)
     return dg.MaterializeResult(asset_key="embeddings")

@@ -6,6 +6,7 @@ from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, sourc
 from media_assets.assets.runner import catalog_for, run_partitions
 from media_assets.core.probe import probe
 from media_assets.version import CODE_VERSIONS
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
@@ -23,8 +24,9 @@ def media_metadata(
     context: dg.AssetExecutionContext,
     media_store: MediaStore,
     processing: ProcessingSettings,
+    catalog: CatalogResource,
 ) -> None:
-    db = catalog_for(media_store)
+    db = catalog_for(media_store, catalog)
 
     def work(key: str) -> dict:
         path, uri = source_path(media_store, key)
@@ -61,4 +63,4 @@ def media_metadata(
             meta.update({"audio_codec": a.codec or "", "sample_rate": a.sample_rate or 0, "channels": a.channels or 0})
         return {"media_metadata": meta}
 
-    run_partitions(context, ["media_metadata"], media_store, processing, work)
+    run_partitions(context, ["media_metadata"], media_store, processing, work, catalog=catalog)

@@ -6,10 +6,10 @@ partition (``<key>/errors/<asset>.json`` plus ``status: failed`` metadata and a 
 and the others carry on. A single-partition run fails on a bad file, so that Dagster shows the partition as
 failed; a multi-partition run only fails when every partition failed.
 
-Every partition's outcome is also recorded in the catalog (``processing_jobs``, ``video_results``): the
-``catalog`` resource when the asset passes one, else the default catalog beside the media store's data
-(``MEDIA_ASSETS_CATALOG_URL`` or ``<index_dir>/catalog.sqlite``). A catalog that cannot be reached fails the
-step with its endpoint named: that is the deployment's problem, not the file's.
+Every partition's outcome is also recorded in the catalog (``processing_jobs``, ``video_results``) through the
+asset's ``catalog`` resource (by default ``<index_dir>/catalog.sqlite`` beside the media store's data). A
+catalog that cannot be reached fails the step with its endpoint named: that is the deployment's problem, not
+the file's.
 """
 
 from __future__ import annotations
@@ -81,27 +81,12 @@ def require_ok(store: MediaStore, key: str, upstream: str) -> None:
         raise UpstreamFailed(key, upstream, store.get_json(key, name))
 
 
-def catalog_for(store: MediaStore, catalog: CatalogResource | None = None) -> Catalog:
-    """The asset's catalog resource, else the default one for the store's data root."""
-    if catalog is None:
-        from media_assets.core.search.index_paths import default_index_dir
-
-        catalog = CatalogResource(path=str(default_index_dir(store.root) / "catalog.sqlite"))
-    return _open_cached(catalog)
-
-
-_OPEN: dict[tuple[str | None, str | None, str | None], Catalog] = {}
-
-
-def _open_cached(resource: CatalogResource) -> Catalog:
-    """One open catalog per configuration and process (the resource may be rebuilt per step)."""
-    import os
-
-    url = resource.url or os.environ.get("MEDIA_ASSETS_CATALOG_URL") or None
-    key = (url, None if url else str(resource.resolved_path()), resource.schema_name)
-    if key not in _OPEN:
-        _OPEN[key] = resource.open()
-    return _OPEN[key]
+def catalog_for(store: MediaStore, catalog: CatalogResource) -> Catalog:
+    """The catalog database, beside the store's data unless the resource names one; unreachable -> Failure."""
+    try:
+        return catalog.open(store.root)
+    except CatalogUnavailableError as exc:
+        raise dg.Failure(description=str(exc), metadata={"catalog": exc.endpoint}) from exc
 
 
 def _record(
@@ -121,15 +106,12 @@ def run_partitions(
     settings: ProcessingSettings,
     work: Callable[[str], dict[str, dict[str, Any]]],
     *,
-    catalog: CatalogResource | None = None,
+    catalog: CatalogResource,
 ) -> PartitionOutcome:
     """Run ``work(key)`` for every partition of the step; ``work`` returns metadata per asset name."""
     outcome = PartitionOutcome()
     keys = list(context.partition_keys)
-    try:
-        db = catalog_for(store, catalog)
-    except CatalogUnavailableError as exc:
-        raise dg.Failure(description=str(exc), metadata={"catalog": exc.endpoint}) from exc
+    db = catalog_for(store, catalog)
     for key in keys:
         started = time.perf_counter()
         try:

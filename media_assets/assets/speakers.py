@@ -15,6 +15,7 @@ from media_assets.core.speech.diarization_models import DiarizationResult, Model
 from media_assets.core.speech.rttm import format_rttm
 from media_assets.core.speech.speaker_align import SpeakerTranscript, align_speakers, to_markdown
 from media_assets.version import CODE_VERSIONS
+from resources.catalog import CatalogResource
 from resources.diarizer import OVERRIDE_NAME, Diarizer
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
@@ -57,7 +58,11 @@ def model_metadata(model: ModelInfo | None) -> dict[str, Any]:
     "overlap flags) and diarization.rttm, on the media timeline. Model loaded once per run.",
 )
 def diarization(
-    context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings, diarizer: Diarizer
+    context: dg.AssetExecutionContext,
+    media_store: MediaStore,
+    processing: ProcessingSettings,
+    catalog: CatalogResource,
+    diarizer: Diarizer,
 ):
     def work(key: str) -> dict:
         audio = load_audio_json(media_store, key)
@@ -90,7 +95,7 @@ def diarization(
             }
         }
 
-    run_partitions(context, ["diarization"], media_store, processing, work)
+    run_partitions(context, ["diarization"], media_store, processing, work, catalog=catalog)
     return dg.MaterializeResult(asset_key="diarization")
 
 
@@ -104,7 +109,9 @@ def diarization(
     description="Transcript words and segments labelled with speakers (segments split at speaker changes): "
     "speaker_transcript.json and a readable speaker_transcript.md.",
 )
-def speaker_transcript(context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings):
+def speaker_transcript(
+    context: dg.AssetExecutionContext, media_store: MediaStore, processing: ProcessingSettings, catalog: CatalogResource
+):
     def work(key: str) -> dict:
         docs = {}
         for upstream in ("transcript", "diarization"):
@@ -131,5 +138,5 @@ def speaker_transcript(context: dg.AssetExecutionContext, media_store: MediaStor
             )
         return {"speaker_transcript": meta}
 
-    run_partitions(context, ["speaker_transcript"], media_store, processing, work)
+    run_partitions(context, ["speaker_transcript"], media_store, processing, work, catalog=catalog)
     return dg.MaterializeResult(asset_key="speaker_transcript")

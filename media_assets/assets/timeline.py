@@ -20,6 +20,7 @@ from media_assets.core.timeline.inputs import TimelineInputs, inputs_from_files,
 from media_assets.core.timeline.render import render_swimlanes
 from media_assets.core.timeline.timeline_models import FusionParams, Timeline
 from media_assets.version import CODE_VERSIONS
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
@@ -102,7 +103,11 @@ def timeline_metadata(timeline: Timeline) -> dict[str, object]:
     "view and quality per modality; timeline.json, timeline.parquet (one row per event) and timeline.png.",
 )
 def timeline(
-    context: dg.AssetExecutionContext, config: TimelineConfig, media_store: MediaStore, processing: ProcessingSettings
+    context: dg.AssetExecutionContext,
+    config: TimelineConfig,
+    media_store: MediaStore,
+    processing: ProcessingSettings,
+    catalog: CatalogResource,
 ):
     params = config.params()
 
@@ -120,7 +125,7 @@ def timeline(
             png_uri = media_store.put_file(key, "timeline.png", png)
         doc = fused.model_dump(mode="json")
         uri = media_store.put_json(key, "timeline.json", doc)
-        catalog_for(media_store).upsert_timeline(key, doc)
+        catalog_for(media_store, catalog).upsert_timeline(key, doc)
         meta = {
             "dagster/uri": uri,
             "parquet_uri": parquet_uri,
@@ -130,5 +135,5 @@ def timeline(
         }
         return {"timeline": meta}
 
-    run_partitions(context, ["timeline"], media_store, processing, work)
+    run_partitions(context, ["timeline"], media_store, processing, work, catalog=catalog)
     return dg.MaterializeResult(asset_key="timeline")

@@ -14,6 +14,7 @@ from media_assets.assets.runner import UpstreamFailed, require_ok, run_partition
 from media_assets.core.speech.subtitles import to_srt, to_vtt
 from media_assets.core.speech.transcript_models import Transcript, no_audio_transcript
 from media_assets.version import CODE_VERSIONS
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.whisper import WhisperResource
@@ -72,6 +73,7 @@ def transcript(
     context: dg.AssetExecutionContext,
     media_store: MediaStore,
     processing: ProcessingSettings,
+    catalog: CatalogResource,
     whisper: WhisperResource,
 ):
     preset = whisper.effective_preset(processing.preset_name)
@@ -101,6 +103,6 @@ def transcript(
         )
         return {"transcript": {"dagster/uri": uri, **transcript_metadata(result, preset)}}
 
-    run_partitions(context, ["transcript"], media_store, processing, work)
+    run_partitions(context, ["transcript"], media_store, processing, work, catalog=catalog)
     context.log.info(f"whisper model load: {whisper.load_seconds:.2f}s for the run")
     return dg.MaterializeResult(asset_key="transcript")

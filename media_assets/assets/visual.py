@@ -13,6 +13,7 @@ from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, load_
 from media_assets.assets.runner import require_ok, run_partitions
 from media_assets.core.visual import analyze_video
 from media_assets.version import CODE_VERSIONS
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
@@ -91,6 +92,7 @@ def visual_pass(
     context: dg.AssetExecutionContext,
     media_store: MediaStore,
     processing: ProcessingSettings,
+    catalog: CatalogResource,
 ):
     tiling: dict[str, list[str]] = {}
     inside: dict[str, list[str]] = {}
@@ -184,7 +186,7 @@ def visual_pass(
             kf_meta["preview"] = dg.MetadataValue.md(preview)
         return {"scenes": scenes_meta, "keyframes": kf_meta}
 
-    outcome = run_partitions(context, ["scenes", "keyframes"], media_store, processing, work)
+    outcome = run_partitions(context, ["scenes", "keyframes"], media_store, processing, work, catalog=catalog)
     yield dg.MaterializeResult(asset_key="scenes")
     yield dg.MaterializeResult(asset_key="keyframes")
     yield dg.AssetCheckResult(

@@ -12,6 +12,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from media_assets.assets import CPU_TIER
 from media_assets.sources import describe_local, register_source
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
@@ -35,7 +36,7 @@ def _setup(tmp_path: Path, media_dir: Path, rels: list[str]):
     job = dg.Definitions(
         assets=CPU_TIER,
         jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.assets(*CPU_TIER))],
-        resources={"media_store": store, "processing": ProcessingSettings()},
+        resources={"media_store": store, "processing": ProcessingSettings(), "catalog": CatalogResource()},
     ).resolve_job_def("all")
     return store, keys, instance, job
 
@@ -89,6 +90,12 @@ def test_multi_partition_run_records_bad_file_and_carries_on(tmp_path: Path, med
     assert len(checks) == 3
     for name, passed in checks.items():
         assert passed, name
+    # the catalog beside the store's data holds every partition's outcome
+    catalog = CatalogResource().open(store.root)
+    assert catalog.get_video(bad)["status"] == "failed" and catalog.get_video(good)["status"] == "ok"
+    assert {j["status"] for j in catalog.jobs(partition=bad)} == {"failed"}
+    assert catalog.get_result(good, "scenes")["code_version"] == mats[("scenes", good)]["media_assets/code_version"]
+    catalog.close()
 
 
 def test_single_partition_run_fails_on_bad_file(tmp_path: Path, media_dir: Path) -> None:

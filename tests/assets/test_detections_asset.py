@@ -16,6 +16,7 @@ from media_assets.assets import CPU_TIER
 from media_assets.assets.detections import CONTACT_SHEET, detections
 from media_assets.core.vision.events import normalise_text
 from media_assets.sources import describe_local, register_source
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.vision import OcrConfig, VisionModels
@@ -88,6 +89,7 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, media_dir: Path):
         resources={
             "media_store": store,
             "processing": ProcessingSettings(),
+            "catalog": CatalogResource(),
             "vision": VisionModels(batch_size=8, ocr=OcrConfig(det_side_len=640)),
         },
     )

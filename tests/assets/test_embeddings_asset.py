@@ -19,6 +19,7 @@ from media_assets.core.catalog import Catalog
 from media_assets.core.embed.text_embedder import load_text_embedder
 from media_assets.core.search.vector_store import point_id
 from media_assets.sources import describe_local, register_source
+from resources.catalog import CatalogResource
 from resources.embedders import ImageEmbedderResource, TextEmbedderResource
 from resources.fulltext import FulltextResource
 from resources.media_store import MediaStore
@@ -137,6 +138,7 @@ def _job(env: dict, image_model: str | None = None):
     resources = {
         "media_store": env["store"],
         "processing": ProcessingSettings(),
+        "catalog": CatalogResource(path=str(tmp / "index" / "catalog.sqlite")),
         "text_embedder": TextEmbedderResource(),
         "image_embedder": ImageEmbedderResource(model=image_model),
         "vector_store": VectorStoreResource(path=str(tmp / "index" / "vectors")),
@@ -170,9 +172,8 @@ def _materializations(result) -> dict[str, dict]:
 
 
 def _record(catalog: Catalog, result, mats: dict[str, dict]) -> None:
-    """What the shared runner will do: one catalog record per materialization."""
+    """The videos rows media_metadata would write (not part of this run); the runner recorded the jobs."""
     for key, meta in mats.items():
-        catalog.record_materialization(key, "embeddings", meta["status"], meta, run_id=result.run_id)
         catalog.upsert_video(key, status=meta["status"])
 
 

@@ -16,6 +16,7 @@ from media_assets.core.speech.der import diarization_error_rate
 from media_assets.core.speech.rttm import parse_rttm, read_rttm
 from media_assets.sources import describe_local, register_source
 from resources.audio_tagger import AudioTagger
+from resources.catalog import CatalogResource
 from resources.diarizer import Diarizer
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
@@ -62,6 +63,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, media_dir: Path):
         resources={
             "media_store": store,
             "processing": ProcessingSettings(),
+            "catalog": CatalogResource(),
             "diarizer": Diarizer(),
             "audio_tagger": AudioTagger(),
         },

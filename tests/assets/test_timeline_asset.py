@@ -12,6 +12,7 @@ from PIL import Image
 from media_assets.assets.common import PARTITIONS
 from media_assets.assets.timeline import UPSTREAM, timeline
 from media_assets.core.timeline.timeline_models import Timeline
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from tests.core.timeline.synthetic import synthetic_outputs
@@ -42,7 +43,7 @@ def run(tmp_path_factory: pytest.TempPathFactory):
     job = dg.Definitions(
         assets=[timeline, *upstream],
         jobs=[dg.define_asset_job("timeline_job", selection=dg.AssetSelection.assets(timeline))],
-        resources={"media_store": store, "processing": ProcessingSettings()},
+        resources={"media_store": store, "processing": ProcessingSettings(), "catalog": CatalogResource()},
     ).resolve_job_def("timeline_job")
     result = job.execute_in_process(
         instance=instance,

@@ -14,6 +14,7 @@ from media_assets.assets.transcript import transcript
 from media_assets.core.speech.wer import wer
 from media_assets.sources import describe_local, register_source
 from resources import whisper as whisper_resource
+from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.whisper import WhisperResource
@@ -76,6 +77,7 @@ def test_transcript_asset_multi_partition(tmp_path: Path, media_dir: Path, truth
         resources={
             "media_store": store,
             "processing": ProcessingSettings(),
+            "catalog": CatalogResource(),
             "whisper": WhisperResource(device="cpu", cpu_threads=2),
         },
     )
