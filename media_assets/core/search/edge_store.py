@@ -45,7 +45,7 @@ from media_assets.core.search.vector_store import (
     VectorPoint,
     VectorStoreError,
     check_points,
-    query_vector,
+    checked_query,
 )
 
 COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -292,14 +292,9 @@ class EdgeVectorStore:
         start: float | None = None,
         end: float | None = None,
     ) -> list[VectorHit]:
-        query = query_vector(vector)
-        if query is None or top_k <= 0:
+        query = checked_query(vector, top_k, collection, self.collection_dim)
+        if query is None:
             return []
-        dim = self.collection_dim(collection)
-        if dim is None:
-            return []
-        if len(query) != dim:
-            raise VectorStoreError(f"query has {len(query)} dimensions, collection {collection} holds {dim}")
         q = _edge()
         request = q.QueryRequest(
             limit=int(top_k),

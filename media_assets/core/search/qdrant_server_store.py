@@ -21,7 +21,7 @@ from media_assets.core.search.vector_store import (
     VectorStoreError,
     VectorStoreUnavailable,
     check_points,
-    query_vector,
+    checked_query,
 )
 
 UPSERT_BATCH = 512
@@ -157,14 +157,9 @@ class QdrantServerStore:
         start: float | None = None,
         end: float | None = None,
     ) -> list[VectorHit]:
-        query = query_vector(vector)
-        if query is None or top_k <= 0:
+        query = checked_query(vector, top_k, collection, self.collection_dim)
+        if query is None:
             return []
-        dim = self.collection_dim(collection)
-        if dim is None:
-            return []
-        if len(query) != dim:
-            raise VectorStoreError(f"query has {len(query)} dimensions, collection {collection} holds {dim}")
         flt = build_filter(partitions=partitions, kinds=kinds, start=start, end=end)
         res = self._call(
             "search",

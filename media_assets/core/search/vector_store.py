@@ -19,7 +19,7 @@ duplicates them; :meth:`VectorStore.replace_partition` also drops the partition'
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -121,6 +121,24 @@ def query_vector(vector: Sequence[float] | np.ndarray) -> list[float] | None:
     if arr.size == 0 or not np.isfinite(arr).all() or not arr.any():
         return None
     return arr.tolist()
+
+
+def checked_query(
+    vector: Sequence[float] | np.ndarray, top_k: int, collection: str, dim_of: Callable[[str], int | None]
+) -> list[float] | None:
+    """The query as floats, or None when it can match nothing (empty query, ``top_k <= 0``, no collection).
+
+    A query of the wrong size for the collection is the caller's mistake and raises.
+    """
+    query = query_vector(vector)
+    if query is None or top_k <= 0:
+        return None
+    dim = dim_of(collection)
+    if dim is None:
+        return None
+    if len(query) != dim:
+        raise VectorStoreError(f"query has {len(query)} dimensions, collection {collection} holds {dim}")
+    return query
 
 
 def open_vector_store(
