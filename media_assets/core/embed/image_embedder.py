@@ -25,7 +25,13 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from PIL import Image
 
-from media_assets.core.embed.text_embedder import ModelLoadError, l2_normalise, sha256_prefix, weights_revision
+from media_assets.core.embed.text_embedder import (
+    EmbedderInfo,
+    ModelLoadError,
+    l2_normalise,
+    sha256_prefix,
+    weights_revision,
+)
 
 Backend = Literal["auto", "transformers", "onnx", "open_clip"]
 BACKENDS = ("auto", "transformers", "onnx", "open_clip")
@@ -114,31 +120,10 @@ def _to_pil(image: ImageInput) -> Image.Image:
         return img.convert("RGB")
 
 
-@dataclass
-class _Info:
-    name: str
-    path: str
-    revision: str
-    backend: str
-    dim: int
-    device: str
-    compute_type: str = "float32"
-
-    def info(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "path": self.path,
-            "revision": self.revision,
-            "backend": self.backend,
-            "dim": self.dim,
-            "device": self.device,
-            "compute_type": self.compute_type,
-        }
-
-
-def _batched(items: Sequence[Any], size: int, fn: Any) -> np.ndarray:
+def _batched(items: Sequence[Any], size: int, fn: Any, dim: int) -> np.ndarray:
+    """``fn`` over batches of ``size``, L2-normalised; (0, dim) for no items."""
     parts = [l2_normalise(fn(list(items[i : i + size]))) for i in range(0, len(items), size)]
-    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
 
 
 def _features(out: Any) -> Any:
@@ -146,7 +131,7 @@ def _features(out: Any) -> Any:
     return out if hasattr(out, "shape") else out.pooler_output
 
 
-class TransformersImageEmbedder(_Info):
+class TransformersImageEmbedder(EmbedderInfo):
     def __init__(self, source: str, *, name: str, revision: str, device: str, allow_download: bool) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -171,13 +156,13 @@ class TransformersImageEmbedder(_Info):
             return _features(self.model.get_text_features(**batch)).float().cpu().numpy()
 
     def encode_images(self, images: Sequence[ImageInput], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-        return _batched(images, batch_size, self._images) if images else np.zeros((0, self.dim), np.float32)
+        return _batched(images, batch_size, self._images, self.dim)
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-        return _batched(texts, batch_size, self._texts) if texts else np.zeros((0, self.dim), np.float32)
+        return _batched(texts, batch_size, self._texts, self.dim)
 
 
-class OnnxImageEmbedder(_Info):
+class OnnxImageEmbedder(EmbedderInfo):
     def __init__(self, vision: Path, text: Path, tokenizer: Path, preprocess: Preprocess, *, name: str) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -216,13 +201,13 @@ class OnnxImageEmbedder(_Info):
         return self._output(self.text, self.text.run(None, feeds), "text_embeds")
 
     def encode_images(self, images: Sequence[ImageInput], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-        return _batched(images, batch_size, self._images) if images else np.zeros((0, self.dim), np.float32)
+        return _batched(images, batch_size, self._images, self.dim)
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-        return _batched(texts, batch_size, self._texts) if texts else np.zeros((0, self.dim), np.float32)
+        return _batched(texts, batch_size, self._texts, self.dim)
 
 
-class OpenClipImageEmbedder(_Info):
+class OpenClipImageEmbedder(EmbedderInfo):
     """open_clip model; ``spec`` is ``"ViT-B-32:laion2b_s34b_b79k"``, ``"ViT-B-32:/path/weights.bin"`` or
     ``"hf-hub:org/repo"``."""
 
@@ -262,10 +247,10 @@ class OpenClipImageEmbedder(_Info):
             return self.model.encode_text(self.tokenizer(texts)).float().cpu().numpy()
 
     def encode_images(self, images: Sequence[ImageInput], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-        return _batched(images, batch_size, self._images) if images else np.zeros((0, self.dim), np.float32)
+        return _batched(images, batch_size, self._images, self.dim)
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-        return _batched(texts, batch_size, self._texts) if texts else np.zeros((0, self.dim), np.float32)
+        return _batched(texts, batch_size, self._texts, self.dim)
 
 
 # ----------------------------------------------------------------------------------------------------------------

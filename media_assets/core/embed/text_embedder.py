@@ -105,7 +105,9 @@ def onnx_compute_type(model_file: Path) -> str:
 
 
 @dataclass
-class _Info:
+class EmbedderInfo:
+    """Provenance fields every embedder (text or image) carries."""
+
     name: str
     path: str
     revision: str
@@ -127,7 +129,7 @@ class _Info:
         }
 
 
-class OnnxTextEmbedder(_Info):
+class OnnxTextEmbedder(EmbedderInfo):
     """Mean-pooled BERT-style ONNX model.
 
     Texts are tokenised once, sorted by length and grouped so that a batch never pads a short text to more than
@@ -217,7 +219,7 @@ class OnnxTextEmbedder(_Info):
         return out
 
 
-class SentenceTransformerEmbedder(_Info):
+class SentenceTransformerEmbedder(EmbedderInfo):
     """``sentence_transformers.SentenceTransformer`` (torch); vectors normalised here whatever the model's modules."""
 
     def __init__(self, name_or_path: str, *, name: str, revision: str, device: str, allow_download: bool) -> None:
