@@ -195,7 +195,7 @@ def main() -> int:
     missed = []
     if share_core >= TARGET_SHARE:
         missed.append(f"overhead share {share_core:.1%} >= {TARGET_SHARE:.0%}")
-    out = common.save_results(
+    return common.report(
         "batch",
         {
             "machine": info,
@@ -215,13 +215,9 @@ def main() -> int:
             "missed": missed,
             "elapsed_s": time.perf_counter() - started,
         },
+        missed,
+        "batch overhead target met",
     )
-    print(f"\nraw results: {out}")
-    if missed:
-        print("TARGETS MISSED:\n  " + "\n  ".join(missed))
-        return 1
-    print("batch overhead target met")
-    return 0
 
 
 if __name__ == "__main__":

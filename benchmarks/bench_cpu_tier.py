@@ -270,7 +270,7 @@ def main() -> int:
     started = time.perf_counter()
     speed, missed = bench_speed(files, args.reps, not args.skip_cli)
     acc = None if args.skip_accuracy else bench_accuracy(speed)
-    out = common.save_results(
+    return common.report(
         "cpu_tier",
         {
             "machine": info,
@@ -280,13 +280,9 @@ def main() -> int:
             "missed": missed,
             "elapsed_s": time.perf_counter() - started,
         },
+        missed,
+        "all speed targets met",
     )
-    print(f"\nraw results: {out}")
-    if missed:
-        print("TARGETS MISSED:\n  " + "\n  ".join(missed))
-        return 1
-    print("all speed targets met")
-    return 0
 
 
 if __name__ == "__main__":

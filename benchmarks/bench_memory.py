@@ -160,13 +160,12 @@ def main() -> int:
             srows.append([stage, fmt(m["peak_rss_mb"], "MB"), fmt(m["wall_s"], "s")])
         common.print_table(["stage alone (long file)", "peak RSS", "wall"], srows, title="Attribution")
     res["elapsed_s"] = time.perf_counter() - started
-    out = common.save_results("memory", {"machine": info, "target_mb": TARGET_MB, "results": res, "missed": missed})
-    print(f"\nraw results: {out}")
-    if missed:
-        print("TARGETS MISSED:\n  " + "\n  ".join(missed))
-        return 1
-    print("memory target met")
-    return 0
+    return common.report(
+        "memory",
+        {"machine": info, "target_mb": TARGET_MB, "results": res, "missed": missed},
+        missed,
+        "memory target met",
+    )
 
 
 if __name__ == "__main__":

@@ -354,18 +354,15 @@ def main() -> None:
         results["presets"] = bench_presets(reps)
     if not args.skip_hour:
         results["hour"] = bench_hour(hour_s, args.hour_configs.split(","))
-    print(f"raw results: {common.save_results('bench_transcript', results)}")
-    failed = []
+    missed = []
     if "speed" in results and (
         results["speed"]["ratio_median"] < 1.3 or results["speed"]["wer"]["ours"] > results["speed"]["wer"]["plain"]
     ):
-        failed.append("speed-up >= 1.3x at equal or better WER")
+        missed.append("speed-up >= 1.3x at equal or better WER")
     for name in ("chunked", "single_chunk"):
         if name in results.get("hour", {}) and results["hour"][name]["peak_rss_mb"] > 1536:
-            failed.append(f"{name}: peak RSS < 1.5 GB")
-    if failed:
-        print("TARGETS MISSED: " + "; ".join(failed))
-        sys.exit(1)
+            missed.append(f"{name}: peak RSS < 1.5 GB")
+    sys.exit(common.report("bench_transcript", results, missed, "transcript targets met"))
 
 
 if __name__ == "__main__":

@@ -490,6 +490,16 @@ def save_results(name: str, data: dict[str, Any]) -> Path:
     return p
 
 
+def report(name: str, data: dict[str, Any], missed: list[str], met: str) -> int:
+    """Save the raw results, say which targets were missed (or ``met``), and return the exit status."""
+    print(f"\nraw results: {save_results(name, data)}")
+    if missed:
+        print("TARGETS MISSED:\n  " + "\n  ".join(missed))
+        return 1
+    print(met)
+    return 0
+
+
 # ----------------------------------------------------------------------------------------------------------
 # cut scoring
 # ----------------------------------------------------------------------------------------------------------
