@@ -8,13 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from media_assets.assets import CPU_TIER
 from media_assets.sources import describe_local, register_source
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
+from tests.assets.harness import instance_with, materializations, register, run_range
 
 INPUTS = [
     "video/composite_bbb_cuts_jfk_speech.mp4",  # video + speech
@@ -26,13 +26,8 @@ INPUTS = [
 
 def _setup(tmp_path: Path, media_dir: Path, rels: list[str]):
     store = MediaStore(root=str(tmp_path / "store"))
-    keys = []
-    for rel in rels:
-        rec = describe_local(media_dir / rel)
-        register_source(store.backend, rec)
-        keys.append(rec.key)
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("videos", keys)
+    keys = register(store, media_dir, rels)
+    instance = instance_with(keys)
     job = dg.Definitions(
         assets=CPU_TIER,
         jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.assets(*CPU_TIER))],
@@ -41,27 +36,11 @@ def _setup(tmp_path: Path, media_dir: Path, rels: list[str]):
     return store, keys, instance, job
 
 
-def _run(job, instance, keys):
-    return job.execute_in_process(
-        instance=instance,
-        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
-        raise_on_error=False,
-    )
-
-
-def _materializations(result) -> dict[tuple[str, str], dict]:
-    out = {}
-    for ev in result.get_asset_materialization_events():
-        m = ev.event_specific_data.materialization
-        out[(m.asset_key.to_user_string(), m.partition)] = {k: v.value for k, v in m.metadata.items()}
-    return out
-
-
 def test_multi_partition_run_records_bad_file_and_carries_on(tmp_path: Path, media_dir: Path) -> None:
     store, keys, instance, job = _setup(tmp_path, media_dir, INPUTS)
-    result = _run(job, instance, keys)
+    result = run_range(job, instance, keys)
     assert result.success
-    mats = _materializations(result)
+    mats = materializations(result)
     good, bad, silent, speech = keys
     assert mats[("scenes", good)]["cuts"] == 2 and mats[("scenes", good)]["status"] == "ok"
     assert mats[("media_metadata", bad)]["status"] == "failed"
@@ -108,11 +87,11 @@ def test_single_partition_run_fails_on_bad_file(tmp_path: Path, media_dir: Path)
 
 def test_rerun_is_idempotent(tmp_path: Path, media_dir: Path) -> None:
     store, keys, instance, job = _setup(tmp_path, media_dir, INPUTS[:1])
-    assert _run(job, instance, keys).success
+    assert run_range(job, instance, keys).success
     root = Path(store.root)
     first = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     scenes1 = json.loads((root / keys[0] / "scenes.json").read_text())
-    assert _run(job, instance, keys).success
+    assert run_range(job, instance, keys).success
     second = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     scenes2 = json.loads((root / keys[0] / "scenes.json").read_text())
     assert first == second

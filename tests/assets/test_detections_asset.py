@@ -10,16 +10,15 @@ from pathlib import Path
 import av
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from media_assets.assets import CPU_TIER
 from media_assets.assets.detections import CONTACT_SHEET, detections
 from media_assets.core.vision.events import normalise_text
-from media_assets.sources import describe_local, register_source
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.vision import OcrConfig, VisionModels
+from tests.assets.harness import instance_with, materializations, register, run_range
 
 INPUTS = [
     "video/psd_counter.mp4",  # burnt-in text on every frame
@@ -29,21 +28,8 @@ INPUTS = [
 ]
 
 
-def _run(job: dg.JobDefinition, instance: dg.DagsterInstance, keys: list[str]) -> dg.ExecuteInProcessResult:
-    return job.execute_in_process(
-        instance=instance,
-        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
-        raise_on_error=False,
-    )
-
-
 def _materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
-    out = {}
-    for ev in result.get_asset_materialization_events():
-        m = ev.event_specific_data.materialization
-        if m.asset_key.to_user_string() == "detections":
-            out[m.partition] = {k: v.value for k, v in m.metadata.items()}
-    return out
+    return {key: meta for (asset, key), meta in materializations(result).items() if asset == "detections"}
 
 
 def _add_samples(store: MediaStore, key: str, path: Path) -> list[int]:
@@ -73,13 +59,8 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, media_dir: Path):
     """CPU tier, then the keyframe corruption, then one detections run over every partition."""
     root = tmp_path_factory.mktemp("detections-asset")
     store = MediaStore(root=str(root / "store"))
-    keys = []
-    for rel in INPUTS:
-        rec = describe_local(media_dir / rel)
-        register_source(store.backend, rec)
-        keys.append(rec.key)
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("videos", keys)
+    keys = register(store, media_dir, INPUTS)
+    instance = instance_with(keys)
     defs = dg.Definitions(
         assets=[*CPU_TIER, detections],
         jobs=[
@@ -93,14 +74,14 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, media_dir: Path):
             "vision": VisionModels(batch_size=8, ocr=OcrConfig(det_side_len=640)),
         },
     )
-    assert _run(defs.resolve_job_def("cpu"), instance, keys).success
+    assert run_range(defs.resolve_job_def("cpu"), instance, keys).success
     _add_samples(store, keys[0], media_dir / INPUTS[0])
     corrupted_key = keys[1]
     kf = store.get_json(corrupted_key, "keyframes.json")
     bad = [k for k in kf["keyframes"] if k["image"]][1]
     store.put_bytes(corrupted_key, bad["image"], b"\xff\xd8 this is not a jpeg")
     job = defs.resolve_job_def("vision")
-    result = _run(job, instance, keys)
+    result = run_range(job, instance, keys)
     return store, keys, instance, job, result, bad
 
 
@@ -204,7 +185,7 @@ def test_rerun_is_idempotent(pipeline_run) -> None:
 
     files_before = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     before = snapshot()
-    again = _run(job, instance, keys)
+    again = run_range(job, instance, keys)
     assert again.success
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == files_before
     after = snapshot()

@@ -25,6 +25,7 @@ from resources.fulltext import FulltextResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.vector_store import VectorStoreResource
+from tests.assets.harness import materializations
 from tests.core.embed.test_image_embedder import build_tiny_clip
 
 VIDEO = "video/composite_bbb_cuts_jfk_speech.mp4"  # BBB shots + JFK speech
@@ -164,11 +165,7 @@ def _run(env: dict, image_model: str | None = None):
 
 
 def _materializations(result) -> dict[str, dict]:
-    out = {}
-    for ev in result.get_asset_materialization_events():
-        m = ev.event_specific_data.materialization
-        out[m.partition] = {k: v.value for k, v in m.metadata.items()}
-    return out
+    return {key: meta for (_asset, key), meta in materializations(result).items()}
 
 
 def _record(catalog: Catalog, result, mats: dict[str, dict]) -> None:

@@ -7,19 +7,18 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from media_assets.assets import CPU_TIER
 from media_assets.assets.audio_events import audio_events
 from media_assets.assets.speakers import diarization, speaker_transcript
 from media_assets.core.speech.der import diarization_error_rate
 from media_assets.core.speech.rttm import parse_rttm, read_rttm
-from media_assets.sources import describe_local, register_source
 from resources.audio_tagger import AudioTagger
 from resources.catalog import CatalogResource
 from resources.diarizer import Diarizer
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
+from tests.assets.harness import instance_with, materializations, register, run_range
 from tests.core.speech.test_speaker_align import stm_transcript
 
 INPUTS = [
@@ -31,31 +30,18 @@ INPUTS = [
 SPEECH = [diarization, audio_events, speaker_transcript]
 
 
-def _materializations(result) -> dict[tuple[str, str], dict]:
-    out = {}
-    for ev in result.get_asset_materialization_events():
-        m = ev.event_specific_data.materialization
-        out[(m.asset_key.to_user_string(), m.partition)] = {k: v.value for k, v in m.metadata.items()}
-    return out
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, media_dir: Path):
     tmp = tmp_path_factory.mktemp("speech-assets")
     store = MediaStore(root=str(tmp / "store"))
-    keys = []
-    for rel in INPUTS:
-        rec = describe_local(media_dir / rel)
-        register_source(store.backend, rec)
-        keys.append(rec.key)
+    keys = register(store, media_dir, INPUTS)
     sample, silent, _bad, jfk = keys
     # the transcript asset belongs to another module: write its output as it would
     store.put_json(sample, "transcript.json", stm_transcript(media_dir / "diarization/pyannote_sample.stm"))
     store.put_json(silent, "transcript.json", {"has_audio": False, "reason": "no audio stream"})
     store.put_json(jfk, "transcript.json", {"has_audio": True, "segments": []})
     store.put_json(jfk, "diarization_params.json", {"num_speakers": 2})
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("videos", keys)
+    instance = instance_with(keys)
     assets = [*CPU_TIER, *SPEECH]
     job = dg.Definitions(
         assets=assets,
@@ -68,18 +54,14 @@ def run(tmp_path_factory: pytest.TempPathFactory, media_dir: Path):
             "audio_tagger": AudioTagger(),
         },
     ).resolve_job_def("all")
-    result = job.execute_in_process(
-        instance=instance,
-        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
-        raise_on_error=False,
-    )
+    result = run_range(job, instance, keys)
     return store, keys, result
 
 
 def test_run_succeeds_and_records_each_partition(run) -> None:
     store, (sample, silent, bad, jfk), result = run
     assert result.success
-    mats = _materializations(result)
+    mats = materializations(result)
     for asset in ("diarization", "audio_events", "speaker_transcript"):
         assert mats[(asset, bad)]["status"] == "failed" and mats[(asset, bad)]["error_code"] == "upstream_failed"
         assert mats[(asset, silent)]["status"] == "ok" and mats[(asset, silent)]["has_audio"] is False

@@ -7,17 +7,16 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from media_assets.assets import CPU_TIER
 from media_assets.assets.transcript import transcript
 from media_assets.core.speech.wer import wer
-from media_assets.sources import describe_local, register_source
 from resources import whisper as whisper_resource
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.whisper import WhisperResource
+from tests.assets.harness import materializations, register, run_range
 
 INPUTS = [
     "speech/jfk.flac",  # speech
@@ -42,29 +41,9 @@ def load_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def _materializations(result) -> dict[tuple[str, str], dict]:
-    out = {}
-    for ev in result.get_asset_materialization_events():
-        m = ev.event_specific_data.materialization
-        out[(m.asset_key.to_user_string(), m.partition)] = {k: v.value for k, v in m.metadata.items()}
-    return out
-
-
-def _run(job, instance, keys):
-    return job.execute_in_process(
-        instance=instance,
-        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
-        raise_on_error=False,
-    )
-
-
 def test_transcript_asset_multi_partition(tmp_path: Path, media_dir: Path, truth: dict, load_calls: list[str]) -> None:
     store = MediaStore(root=str(tmp_path / "store"))
-    keys = []
-    for rel in INPUTS:
-        rec = describe_local(media_dir / rel)
-        register_source(store.backend, rec)
-        keys.append(rec.key)
+    keys = register(store, media_dir, INPUTS)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("videos", keys)
     assets = [*CPU_TIER, transcript]
@@ -81,10 +60,10 @@ def test_transcript_asset_multi_partition(tmp_path: Path, media_dir: Path, truth
             "whisper": WhisperResource(device="cpu", cpu_threads=2),
         },
     )
-    result = _run(defs.resolve_job_def("all"), instance, keys)
+    result = run_range(defs.resolve_job_def("all"), instance, keys)
     assert result.success
     assert load_calls == ["base"]  # one load for the whole run
-    mats = _materializations(result)
+    mats = materializations(result)
     jfk, silent, broken, ldc, truncated = keys
 
     meta = mats[("transcript", jfk)]
@@ -121,7 +100,7 @@ def test_transcript_asset_multi_partition(tmp_path: Path, media_dir: Path, truth
     before = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.glob("*/transcript.*")}
     expected = [f"{k}/{name}" for k in (jfk, ldc, truncated) for name in outputs] + [f"{silent}/transcript.json"]
     assert sorted(before) == sorted(expected)
-    again = _run(defs.resolve_job_def("speech"), instance, keys)
+    again = run_range(defs.resolve_job_def("speech"), instance, keys)
     assert again.success
     after = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.glob("*/transcript.*")}
     assert before == after
