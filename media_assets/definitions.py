@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 
 import dagster as dg
-from dagster_aws.s3 import S3Resource
 
 from media_assets.assets import ALL_ASSETS, CPU_TIER
 from resources.audio_tagger import AudioTagger
@@ -68,11 +67,9 @@ def build_sensors() -> list[dg.SensorDefinition]:
 
 
 def build_resources() -> dict[str, object]:
-    endpoint = os.environ.get("MEDIA_ASSETS_S3_ENDPOINT_URL") or None
-    return {
+    resources: dict[str, object] = {
         "media_store": MediaStore.from_env(),
         "processing": ProcessingSettings.from_env(),
-        "s3": S3Resource(endpoint_url=endpoint),
         "catalog": CatalogResource.from_env(),
         "whisper": WhisperResource(model=os.environ.get("MEDIA_ASSETS_WHISPER_MODEL") or None),
         "diarizer": Diarizer(),
@@ -83,6 +80,11 @@ def build_resources() -> dict[str, object]:
         "vector_store": VectorStoreResource.from_env(),
         "fulltext": FulltextResource(),
     }
+    if os.environ.get("MEDIA_ASSETS_S3_BUCKET"):  # the S3-drop sensor's client; dagster_aws only when used
+        from dagster_aws.s3 import S3Resource
+
+        resources["s3"] = S3Resource(endpoint_url=os.environ.get("MEDIA_ASSETS_S3_ENDPOINT_URL") or None)
+    return resources
 
 
 defs = dg.Definitions(
