@@ -6,7 +6,6 @@ written per partition (``replace_partition``: re-running replaces a partition's 
 Every input file is optional; a partition whose inputs cannot be read is recorded as failed on its own.
 """
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,8 +260,6 @@ def embeddings(
             }
         }
 
-    # one shard load and flush for the whole run instead of one per partition (the embedded store)
-    holding = getattr(store, "holding", None)
-    with holding() if holding is not None else contextlib.nullcontext():
+    with store.holding():  # the embedded store: one shard load and flush for the run, not one per partition
         run_partitions(context, ["embeddings"], media_store, processing, work, catalog=catalog)
     return dg.MaterializeResult(asset_key="embeddings")

@@ -7,6 +7,7 @@ is not the default embedded store (see :mod:`media_assets.core.search.vector_sto
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -177,6 +178,10 @@ class QdrantServerStore:
             return 0
         flt = build_filter(partitions=[partition]) if partition is not None else None
         return int(self._call("count", self.client.count, collection, count_filter=flt, exact=True).count)
+
+    def holding(self) -> contextlib.nullcontext[QdrantServerStore]:
+        """Nothing to hold: the server keeps its collections loaded."""
+        return contextlib.nullcontext(self)
 
     def close(self) -> None:
         self.client.close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -82,6 +83,10 @@ class VectorStore(Protocol):
     ) -> list[VectorHit]: ...
 
     def count(self, collection: str, *, partition: str | None = None) -> int: ...
+
+    def holding(self) -> AbstractContextManager[Any]:
+        """Keep the store ready for many writes in a row (the embedded engine loads and locks once)."""
+        ...
 
     def close(self) -> None: ...
 
