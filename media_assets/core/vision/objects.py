@@ -222,6 +222,17 @@ def _model_info(path: Path, backend: str, runtime: Runtime, session: ort.Inferen
 # --------------------------------------------------------------------------------------------------------------
 
 
+def _input_geometry(
+    session: ort.InferenceSession, default_size: int, *, nhwc: bool
+) -> tuple[str, tuple[int, int], int | None]:
+    """Input name, (height, width) and fixed batch size of an image model; dynamic axes take the defaults."""
+    inp = session.get_inputs()[0]
+    shape = (list(inp.shape) + [None] * 4)[:4]
+    b, h, w = (shape[0], shape[1], shape[2]) if nhwc else (shape[0], shape[2], shape[3])
+    hw = (h if isinstance(h, int) else default_size, w if isinstance(w, int) else default_size)
+    return inp.name, hw, b if isinstance(b, int) else None
+
+
 class YoloOnnxDetector(ObjectDetector):
     """YOLOv8/YOLO11 ONNX export: letterbox to the input size, scores per class, numpy NMS."""
 
@@ -230,16 +241,12 @@ class YoloOnnxDetector(ObjectDetector):
     ) -> None:
         path = Path(path)
         self.session = session or create_session(path, runtime, str(path))
-        inp = self.session.get_inputs()[0]
-        self.input_name = inp.name
-        b, _, h, w = (inp.shape + [None] * 4)[:4]
-        size = params.input_size or 640
-        self.input_hw = (h if isinstance(h, int) else size, w if isinstance(w, int) else size)
+        self.input_name, self.input_hw, max_batch = _input_geometry(self.session, params.input_size or 640, nhwc=False)
         super().__init__(
             info=_model_info(path, "yolo_onnx", runtime, self.session),
             params=params,
             names=_onnx_names(self.session),
-            max_batch=b if isinstance(b, int) else None,
+            max_batch=max_batch,
         )
 
     def _preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
@@ -293,11 +300,7 @@ class CenterNetOnnxDetector(ObjectDetector):
     ) -> None:
         path = Path(path)
         self.session = session or create_session(path, runtime, str(path))
-        inp = self.session.get_inputs()[0]
-        self.input_name = inp.name
-        b, h, w, _ = (inp.shape + [None] * 4)[:4]
-        size = params.input_size or 512
-        self.input_hw = (h if isinstance(h, int) else size, w if isinstance(w, int) else size)
+        self.input_name, self.input_hw, max_batch = _input_geometry(self.session, params.input_size or 512, nhwc=True)
         name = _detections_output(self.session)
         if name is None:
             raise ModelLoadError(str(path), [str(path)], "a CenterNet model needs a (1, K, 6) detections output")
@@ -306,7 +309,7 @@ class CenterNetOnnxDetector(ObjectDetector):
             info=_model_info(path, "centernet_onnx", runtime, self.session),
             params=params,
             names=COCO_CLASSES,
-            max_batch=b if isinstance(b, int) else None,
+            max_batch=max_batch,
         )
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[ObjectDetection]]:
