@@ -194,6 +194,17 @@ class _OpenText:
         return min(found) if found else None
 
 
+def greedy_match(pairs: Iterable[tuple[float, int, int]]) -> dict[int, int]:
+    """One-to-one matching of (cost, a, b) pairs, cheapest first; a -> b in the order they were matched."""
+    matched: dict[int, int] = {}
+    used_b: set[int] = set()
+    for _, a, b in sorted(pairs):
+        if a not in matched and b not in used_b:
+            matched[a] = b
+            used_b.add(b)
+    return matched
+
+
 def text_events(frames: Iterable[FrameDetections], params: EventParams | None = None) -> list[TextEvent]:
     """Text blocks linked over consecutive sampled frames into events with a start and an end."""
     p = params or EventParams()
@@ -208,13 +219,9 @@ def text_events(frames: Iterable[FrameDetections], params: EventParams | None = 
                 d = ev.distance(block.text, p)
                 if d is not None:
                     pairs.append((d, ei, bi))
-        used_e: set[int] = set()
-        used_b: set[int] = set()
-        for _, ei, bi in sorted(pairs):
-            if ei in used_e or bi in used_b:
-                continue
-            used_e.add(ei)
-            used_b.add(bi)
+        matched = greedy_match(pairs)
+        used_b = set(matched.values())
+        for ei, bi in matched.items():
             open_[ei].add(blocks[bi], frame, pos)
         for bi, block in enumerate(blocks):
             if bi not in used_b:
@@ -268,13 +275,9 @@ def object_tracks(frames: Iterable[FrameDetections], params: EventParams | None 
                 for di, d in enumerate(dets):
                     if d.label == t.label and iou[ti, di] >= p.track_iou:
                         pairs.append((-iou[ti, di], ti, di))
-        used_t: set[int] = set()
-        used_d: set[int] = set()
-        for _, ti, di in sorted(pairs):
-            if ti in used_t or di in used_d:
-                continue
-            used_t.add(ti)
-            used_d.add(di)
+        matched = greedy_match(pairs)
+        used_d = set(matched.values())
+        for ti, di in matched.items():
             _extend(open_[ti], dets[di].box, dets[di].confidence, frame, pos)
         for di, d in enumerate(dets):
             if di not in used_d:
