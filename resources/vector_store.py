@@ -35,6 +35,10 @@ class VectorStoreResource(dg.ConfigurableResource):
     api_key: str | None = Field(default=None, description="Qdrant API key (server only)")
     path: str | None = Field(default=None, description="embedded store folder; None = <index dir>/vectors")
     collection_prefix: str = Field(default="media", description="collections are <prefix>_text, <prefix>_image")
+    datatype: str = Field(
+        default="float16",
+        description="embedded store: vector storage of new collections (float16 scans twice as few bytes; float32)",
+    )
 
     _store: VectorStore | None = PrivateAttr(default=None)
 
@@ -63,7 +67,7 @@ class VectorStoreResource(dg.ConfigurableResource):
             if self.url:
                 self._store = open_vector_store(url=self.url, api_key=self.api_key)
             else:
-                self._store = open_vector_store(path=self.resolved_path())
+                self._store = open_vector_store(path=self.resolved_path(), datatype=self.datatype)
         return self._store
 
     def close(self) -> None:

@@ -306,3 +306,25 @@ def test_hold_open_keeps_one_loaded_shard(tmp_path: Path) -> None:
         assert len(store.search(COLL, np.ones(DIM), 3)) == 3
     again = EdgeVectorStore(tmp_path / "v")  # released on close
     assert again.count(COLL) == 5
+
+
+@pytest.mark.parametrize("datatype", ["float16", "float32"])
+def test_storage_datatype_is_chosen_per_new_collection(tmp_path: Path, datatype: str) -> None:
+    store = EdgeVectorStore(tmp_path / "vectors", datatype=datatype)
+    points = make_points("aaaa", 40)
+    store.replace_partition(COLL, DIM, "aaaa", points)
+    config_file = tmp_path / "vectors" / COLL / "edge_config.json"
+    assert json.loads(config_file.read_text())["vectors"][""]["datatype"] == datatype
+    unit = np.array([p.vector / np.linalg.norm(p.vector) for p in points])
+    for q in unit[:5]:  # each stored vector finds itself first, with a cosine of 1 to float16 precision
+        hit = store.search(COLL, q, 1)[0]
+        assert hit.id == points[int(np.argmax(unit @ q))].id and hit.score == pytest.approx(1.0, abs=2e-3)
+    # an existing collection keeps its storage whatever a later store asks for
+    later = EdgeVectorStore(tmp_path / "vectors", datatype="float32")
+    later.replace_partition(COLL, DIM, "bbbb", make_points("bbbb", 2))
+    assert json.loads(config_file.read_text())["vectors"][""]["datatype"] == datatype
+
+
+def test_unknown_storage_datatype_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="float16, float32"):
+        EdgeVectorStore(tmp_path / "vectors", datatype="int4")
