@@ -87,6 +87,9 @@ class VisionModels(dg.ConfigurableResource):
     workers: int = Field(
         0, description="images analysed in parallel threads; 0 = auto: one per core (at most 4) on CPU, 1 on GPU"
     )
+    worker_chunk: int = Field(
+        1, description="images per task when workers > 1: small tasks keep workers even when OCR time varies"
+    )
     intra_op_threads: int = Field(
         0, description="ONNX Runtime threads per model call; 0 = auto: cores / workers (all cores with 1 worker)"
     )
@@ -224,6 +227,7 @@ class VisionModels(dg.ConfigurableResource):
             batch_size=self.batch_size,
             prefetch=self.prefetch,
             workers=self.n_workers(),
+            worker_chunk=self.worker_chunk,
         )
 
     def model_blocks(self, preset: str = "balanced") -> dict[str, dict[str, Any] | None]:

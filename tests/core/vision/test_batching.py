@@ -115,12 +115,21 @@ def test_same_results_whatever_the_batch_size_and_workers() -> None:
     assert all(run == runs[0] for run in runs[1:])
 
 
-def test_workers_split_each_batch() -> None:
+def test_workers_take_chunks_of_each_batch() -> None:
+    refs, files = _refs()
+    objects, faces = FakeObjects(), FakeFaces()
+    pipe = VisionPipeline(objects, faces, batch_size=32, workers=2, worker_chunk=4)
+    result = pipe.run(refs, lambda r: files[(r.key, r.image)])
+    # one batch of 11 images, 8 readable: two chunks of 4; the chunk holding the failing image retries one by one
+    assert sorted(faces.batches) == [4, 4] and sorted(objects.batches) == [1, 1, 1, 1, 4, 4]
+    assert result.stats.models["faces"].images == 8 and result.stats.unreadable == 3
+
+
+def test_workers_take_one_image_at_a_time_by_default() -> None:
     refs, files = _refs()
     objects, faces = FakeObjects(), FakeFaces()
     result = VisionPipeline(objects, faces, batch_size=32, workers=2).run(refs, lambda r: files[(r.key, r.image)])
-    # one batch of 11 images, 8 readable; two workers take 4 each; the part holding the failing image retries
-    assert sorted(faces.batches) == [4, 4] and sorted(objects.batches) == [1, 1, 1, 1, 4, 4]
+    assert faces.batches == [1] * 8 and result.stats.models["faces"].calls == 8
     assert result.stats.models["faces"].images == 8 and result.stats.unreadable == 3
 
 
