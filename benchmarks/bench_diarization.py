@@ -3,7 +3,8 @@ and a 30-minute input (the diarization recordings and speech files concatenated 
 
     .venv/bin/python benchmarks/bench_diarization.py [--minutes 30]
 
-One run, printed as Markdown tables for BENCHMARKS.md. Peak RSS is the process's (ru_maxrss) after each stage.
+One run, printed as Markdown tables for BENCHMARKS.md. The long input is scored against a reference built from
+the parts (their RTTMs, one speaker per single-speaker clip). Peak RSS is the process's (ru_maxrss) after each stage.
 """
 
 from __future__ import annotations
@@ -49,6 +50,31 @@ def long_input(tmp: Path, minutes: float) -> Path:
     out = tmp / "long.wav"
     ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-t", str(minutes * 60), "-c", "copy", str(out))
     return out
+
+
+def long_reference(tmp: Path, minutes: float) -> list:
+    """Reference turns of :func:`long_input`: each diarization recording's RTTM (speakers named per file, the same
+    people in every repetition) and one speaker over each whole single-speaker clip."""
+    import soundfile as sf
+
+    from media_assets.core.speech.rttm import Turn, read_rttm
+
+    end = minutes * 60
+    durations = [sf.info(str(tmp / f"part{i}.wav")).duration for i in range(len(PARTS))]
+    turns: list[Turn] = []
+    t = 0.0
+    while t < end:
+        for rel, dur in zip(PARTS, durations, strict=True):
+            if t >= end:
+                break
+            if rel.startswith("diarization/"):
+                for r in read_rttm(media_dir() / rel.replace(".wav", ".rttm")):
+                    if t + r.start < end:
+                        turns.append(Turn(t + r.start, min(end, t + r.end), f"{Path(rel).stem}:{r.speaker}"))
+            else:
+                turns.append(Turn(t, min(end, t + dur), Path(rel).stem))
+            t += dur
+    return turns
 
 
 def main() -> None:
@@ -106,13 +132,16 @@ def main() -> None:
         t0 = time.perf_counter()
         result = backend.diarize(audio)
         el = time.perf_counter() - t0
+        ref = long_reference(Path(tmp), args.minutes)
+        der = diarization_error_rate(ref, result.turns(), collar=0.25).der
         rows.append(
             [
                 f"diarize {args.minutes:.0f}-min concat",
                 f"{dur:.0f} s",
                 f"{el:.1f} s",
                 f"{el / dur:.3f}",
-                f"{result.num_speakers} spk, {len(result.segments)} segments",
+                f"{result.num_speakers} spk (reference {len({r.speaker for r in ref})}), DER {der:.1%}, "
+                f"{len(result.segments)} segments",
                 f"{peak_rss_mb():.0f}",
             ]
         )

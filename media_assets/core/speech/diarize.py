@@ -213,6 +213,20 @@ def _fold_small(emb: np.ndarray, labels: np.ndarray, lo: int) -> np.ndarray:
     return _relabel(out)
 
 
+def _assign_noise(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """HDBSCAN's noise points (label -1; half of a 30-minute recording) join the nearest cluster centroid instead
+    of forming one catch-all "speaker" of their own."""
+    clustered = labels >= 0
+    if not clustered.any():
+        return np.zeros(len(labels), dtype=int)
+    out = labels.copy()
+    out[clustered] = _relabel(labels[clustered])
+    if not clustered.all():
+        centres = _centroids(emb[clustered], out[clustered])
+        out[~clustered] = (_normalise(emb[~clustered]) @ centres.T).argmax(axis=1)
+    return out.astype(int)
+
+
 def _merge_similar(emb: np.ndarray, labels: np.ndarray, lo: int, threshold: float) -> np.ndarray:
     """Merge the two most similar clusters while their centroids' cosine >= threshold and count > lo."""
     labels = labels.copy()
@@ -257,7 +271,7 @@ def cluster_embeddings(
         from senko.cluster.cluster_cpu import UmapHdbscan
 
         labels = UmapHdbscan(n_neighbors=40, n_components=60, min_samples=20, min_cluster_size=10, metric="cosine")(emb)
-        labels = _relabel(labels)
+        labels = _assign_noise(emb, labels)
     else:
         labels = _spectral(emb, lo, hi, count.num_speakers)
     labels = _fold_small(emb, labels, lo)

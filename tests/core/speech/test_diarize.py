@@ -138,6 +138,18 @@ def test_cluster_honours_constraints() -> None:
     assert D.cluster_embeddings(emb3, SpeakerCount(num_speakers=2), long_audio=True).max() + 1 == 2
 
 
+def test_hdbscan_noise_joins_the_nearest_speaker() -> None:
+    """Points HDBSCAN leaves unclustered (-1) go to the nearest cluster, not to a catch-all speaker of their own."""
+    emb, truth = _blobs(3, n=40)
+    raw = truth.copy()
+    raw[::3] = -1  # a third of the points are noise
+    labels = D._assign_noise(emb, raw)
+    assert labels.max() + 1 == 3
+    for k in range(3):  # each true speaker ends up in exactly one cluster
+        assert len(set(labels[truth == k])) == 1
+    assert set(D._assign_noise(emb, np.full(len(emb), -1))) == {0}
+
+
 def test_speaker_count_validation_and_override() -> None:
     with pytest.raises(ValueError):
         SpeakerCount(min_speakers=3, max_speakers=2)
