@@ -134,20 +134,19 @@ def test_cluster_honours_constraints() -> None:
     assert D.cluster_embeddings(emb3, SpeakerCount(num_speakers=1)).max() + 1 == 1
     assert D.cluster_embeddings(emb3[:5], SpeakerCount(num_speakers=2)).max() + 1 == 2  # few points: k-means
     assert D.cluster_embeddings(emb3[:5]).max() == 0
-    # long-audio path (UMAP + HDBSCAN) re-clustered into the bounds
+    # long-audio path (agglomerative) re-clustered into the bounds
     assert D.cluster_embeddings(emb3, SpeakerCount(num_speakers=2), long_audio=True).max() + 1 == 2
 
 
-def test_hdbscan_noise_joins_the_nearest_speaker() -> None:
-    """Points HDBSCAN leaves unclustered (-1) go to the nearest cluster, not to a catch-all speaker of their own."""
-    emb, truth = _blobs(3, n=40)
-    raw = truth.copy()
-    raw[::3] = -1  # a third of the points are noise
-    labels = D._assign_noise(emb, raw)
-    assert labels.max() + 1 == 3
-    for k in range(3):  # each true speaker ends up in exactly one cluster
-        assert len(set(labels[truth == k])) == 1
-    assert set(D._assign_noise(emb, np.full(len(emb), -1))) == {0}
+def test_long_audio_clusters_agglomeratively(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The long-audio path finds well-separated speakers without a count, and subsamples past its cap."""
+    emb, truth = _blobs(4, n=60)
+    for cap in (D.AHC_MAX_POINTS, 100):  # 240 points: all of them, then a subsample of 100 + assignment
+        monkeypatch.setattr(D, "AHC_MAX_POINTS", cap)
+        labels = D.cluster_embeddings(emb, long_audio=True)
+        assert labels.max() + 1 == 4
+        for k in range(4):
+            assert len(set(labels[truth == k])) == 1
 
 
 def test_speaker_count_validation_and_override() -> None:
