@@ -53,6 +53,51 @@ UPSTREAM = {
 }
 
 
+DOWNSTREAM = {a: tuple(b for b, ups in UPSTREAM.items() if a in ups) for a in ASSETS}
+
+
+def close_downstream(changed: Iterable[str], within: Sequence[str]) -> list[str]:
+    """``changed`` plus everything in ``within`` that reads them, directly or not, in pipeline order."""
+    todo, seen = [a for a in changed if a in within], set()
+    while todo:
+        a = todo.pop()
+        if a not in seen:
+            seen.add(a)
+            todo.extend(d for d in DOWNSTREAM.get(a, ()) if d in within)
+    if "scenes" in seen or "keyframes" in seen:  # one pass makes both
+        seen |= {"scenes", "keyframes"} & set(within)
+    return [a for a in ASSETS if a in seen]
+
+
+def outdated(
+    latest: dict[tuple[str, str], dict], keys: Iterable[str], selected: Sequence[str], preset: str | None
+) -> dict[str, tuple[list[str], str]]:
+    """Partitions whose outputs were made by another code version (or, when ``preset`` is given, another preset)
+    than the current ones: the assets to redo (the changed ones and what reads them) and why. ``latest`` is
+    :meth:`Catalog.latest_ok`."""
+    from media_assets.version import CODE_VERSIONS
+
+    out: dict[str, tuple[list[str], str]] = {}
+    for key in keys:
+        changed, reasons = [], []
+        for asset in selected:
+            job = latest.get((key, asset))
+            if job is None:
+                continue
+            if job.get("code_version") and job["code_version"] != CODE_VERSIONS[asset]:
+                changed.append(asset)
+                reasons.append(f"{asset} code {job['code_version']} -> {CODE_VERSIONS[asset]}")
+            elif preset and job.get("preset") and job["preset"] != preset:
+                changed.append(asset)
+                reasons.append(f"{asset} preset {job['preset']} -> {preset}")
+        if changed:
+            out[key] = (
+                close_downstream(changed, selected),
+                "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else ""),
+            )
+    return out
+
+
 def close_selection(selected: Sequence[str]) -> list[str]:
     """The selected assets plus everything upstream of them, in pipeline order."""
     todo, seen = list(selected), set()
@@ -210,6 +255,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     todo = list(keys)
     before: dict[str, tuple[str, str]] = {}  # status of partitions left untouched, read once
+    stale: dict[str, tuple[list[str], str]] = {}  # up-to-date-looking partitions made by other code or preset
     if not args.force:
         done = set.intersection(*[set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected])
         for k in keys:
@@ -222,6 +268,7 @@ def cmd_process(args: argparse.Namespace) -> int:
             if not (k in before and before[k][0] == "ok")
             and (args.retry_failed or not any(store.exists(k, f"errors/{a}.json") for a in selected))
         ]
+        stale = _stale(store, [k for k in keys if k in before and before[k][0] == "ok"], selected, console)
     if args.only and todo:
         # upstream assets are rebuilt only where they are missing: `--only timeline --force` redoes the timeline
         materialized = {a: set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected}
@@ -229,8 +276,12 @@ def cmd_process(args: argparse.Namespace) -> int:
         if keep & {"scenes", "keyframes"}:  # one pass makes both
             keep |= {"scenes", "keyframes"}
         selected = [a for a in selected if a in keep]
-    job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in selected})
-    batches = _contiguous_batches(todo, order, args.batch_size)
+    # one group of runs per asset selection: new or failed partitions get the whole selection, outdated ones only
+    # what changed and what reads it
+    groups: dict[tuple[str, ...], list[str]] = {tuple(selected): todo} if todo else {}
+    for k, (assets, _) in stale.items():
+        groups.setdefault(tuple(assets), []).append(k)
+    redo = [k for ks in groups.values() for k in ks]
 
     # Dagster's console logger prints every event at DEBUG; the progress bar and summary are the CLI's output
     log_config = {"loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "ERROR"}}}}
@@ -243,24 +294,28 @@ def cmd_process(args: argparse.Namespace) -> int:
         console=console,
         disable=args.quiet,
     ) as progress:
-        task = progress.add_task("process", total=len(todo))
-        for batch in batches:
-            tags = {
-                ASSET_PARTITION_RANGE_START_TAG: batch[0],
-                ASSET_PARTITION_RANGE_END_TAG: batch[-1],
-                "media_assets/source": "cli",
-            }
-            try:
-                job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=log_config)
-            except Exception as exc:
-                console.print(f"[red]run for {len(batch)} partition(s) crashed: {exc}")
-            progress.advance(task, len(batch))
+        task = progress.add_task("process", total=len(redo))
+        for assets, group in groups.items():
+            job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in assets})
+            for batch in _contiguous_batches(group, order, args.batch_size):
+                tags = {
+                    ASSET_PARTITION_RANGE_START_TAG: batch[0],
+                    ASSET_PARTITION_RANGE_END_TAG: batch[-1],
+                    "media_assets/source": "cli",
+                }
+                try:
+                    job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=log_config)
+                except Exception as exc:
+                    console.print(f"[red]run for {len(batch)} partition(s) crashed: {exc}")
+                progress.advance(task, len(batch))
     elapsed = time.perf_counter() - started
 
     failed = 0
     for key, givens in keys.items():
-        status, note = before[key] if key not in todo and key in before else _status(store, key, selected)
-        if key not in todo:
+        status, note = before[key] if key not in redo and key in before else _status(store, key, selected)
+        if key in stale:
+            note = f"reprocessed ({stale[key][1]}); {note}"
+        elif key not in redo:
             note = ("up to date; " if status == "ok" else "recorded earlier (--retry-failed to retry); ") + note
         failed += status != "ok"
         for given in givens:
@@ -290,6 +345,27 @@ def cmd_process(args: argparse.Namespace) -> int:
             table.add_row(escape(given), key, "[green]ok" if status == "ok" else "[red]failed", escape(note))
         Console().print(table)
     return 1 if failed else 0
+
+
+def _stale(store, keys: list[str], selected: Sequence[str], console) -> dict[str, tuple[list[str], str]]:
+    """:func:`outdated` for ``keys``, from the catalog beside the store; no catalog, no opinion (warned)."""
+    if not keys:
+        return {}
+    from resources.catalog import CatalogResource
+    from resources.processing import ProcessingSettings
+
+    try:
+        catalog = CatalogResource.from_env().open(store.root)
+        try:
+            latest = catalog.latest_ok(keys, selected)
+        finally:
+            catalog.close()
+    except Exception as exc:  # an unreachable catalog fails the assets later, with the endpoint named
+        console.print(f"[yellow]cannot tell outdated outputs apart (catalog: {exc}); processing only new inputs")
+        return {}
+    # a preset counts only when asked for (--preset or MEDIA_ASSETS_PRESET): a plain re-run keeps what exists
+    asked = ProcessingSettings.from_env().preset_name if os.environ.get("MEDIA_ASSETS_PRESET") else None
+    return outdated(latest, keys, selected, asked)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

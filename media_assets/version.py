@@ -16,7 +16,7 @@ CODE_VERSIONS: dict[str, str] = {
     "scenes": "1",
     "keyframes": "1",
     "transcript": "1",
-    "diarization": "1",
+    "diarization": "2",  # 2: overlapped speech gets a second speaker; long audio clustered agglomeratively
     "speaker_transcript": "1",
     "audio_events": "1",
     "detections": "1",

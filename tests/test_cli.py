@@ -66,6 +66,54 @@ def test_process_twice_changes_nothing_and_reports_failures(tmp_path: Path, medi
     assert all("up to date" in r["note"] for r in rows2 if r["status"] == "ok")
 
 
+def test_outputs_of_an_older_code_version_or_another_preset_are_redone(tmp_path: Path, media_dir: Path) -> None:
+    import sqlite3
+
+    clip = tmp_path / "clip.mov"
+    shutil.copyfile(media_dir / "formats/bbb_seg_h264_aac.mov", clip)
+    out = tmp_path / "out"
+    args = ("process", str(clip), "--out", str(out), "--json", "--quiet", "--cpu-only")
+    first = json.loads(_cli(tmp_path, *args).stdout)
+    key = first["partition"]
+    stamps = {n: (out / key / n).stat().st_mtime_ns for n in ("audio.wav", "scenes.json", "keyframes.json")}
+    # as if an older release had made the scenes: the visual pass (scenes + keyframes) is redone, audio is not
+    with sqlite3.connect(out / "_index" / "catalog.sqlite") as db:
+        db.execute("UPDATE processing_jobs SET code_version = '0' WHERE asset = 'scenes'")
+    second = json.loads(_cli(tmp_path, *args).stdout)
+    assert second["status"] == "ok" and "reprocessed (scenes code 0 -> 1)" in second["note"], second
+    assert (out / key / "audio.wav").stat().st_mtime_ns == stamps["audio.wav"]
+    for name in ("scenes.json", "keyframes.json"):
+        assert (out / key / name).stat().st_mtime_ns != stamps[name], name
+    third = json.loads(_cli(tmp_path, *args).stdout)
+    assert "up to date" in third["note"], third
+    # asking for another preset redoes what the preset made
+    fourth = json.loads(_cli(tmp_path, *args, "--preset", "fast").stdout)
+    assert "preset balanced -> fast" in fourth["note"], fourth
+    assert (out / key / "audio.wav").stat().st_mtime_ns != stamps["audio.wav"]
+
+
+def test_outdated_redoes_what_changed_and_what_reads_it() -> None:
+    from media_assets.cli import CPU_TIER_ASSETS, close_downstream, outdated
+    from media_assets.version import CODE_VERSIONS
+
+    assert close_downstream(["transcript"], ["audio", "transcript", "speaker_transcript", "timeline"]) == [
+        "transcript",
+        "speaker_transcript",
+        "timeline",
+    ]
+    assert close_downstream(["keyframes"], list(CPU_TIER_ASSETS)) == ["scenes", "keyframes"]
+    latest = {
+        ("k1", "audio"): {"code_version": CODE_VERSIONS["audio"], "preset": "balanced"},
+        ("k1", "transcript"): {"code_version": "0", "preset": "balanced"},
+        ("k2", "audio"): {"code_version": CODE_VERSIONS["audio"], "preset": "fast"},
+    }
+    selected = ["media_metadata", "audio", "transcript", "diarization", "speaker_transcript"]
+    got = outdated(latest, ["k1", "k2", "k3"], selected, None)
+    assert got == {"k1": (["transcript", "speaker_transcript"], f"transcript code 0 -> {CODE_VERSIONS['transcript']}")}
+    got = outdated(latest, ["k2"], selected, "balanced")
+    assert got["k2"][0] == ["audio", "transcript", "diarization", "speaker_transcript"]
+
+
 def test_only_selects_assets_and_missing_path_is_reported(tmp_path: Path, media_dir: Path) -> None:
     out = tmp_path / "out"
     res = _cli(

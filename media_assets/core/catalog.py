@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -379,6 +379,23 @@ class Catalog:
             stmt = stmt.where(t.c.asset == asset)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def latest_ok(self, partitions: Sequence[str], assets: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        """The latest successful job of each (partition, asset): what made the current output (code version,
+        model, preset), so callers can tell which outputs are out of date."""
+        t = self.tables["processing_jobs"]
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        parts = list(dict.fromkeys(partitions))
+        with self.engine.connect() as conn:
+            for lo in range(0, len(parts), 500):  # bounded IN lists
+                stmt = (
+                    sa.select(t.c.partition, t.c.asset, t.c.code_version, t.c.model, t.c.preset, t.c.finished_at)
+                    .where(t.c.status == "ok", t.c.partition.in_(parts[lo : lo + 500]), t.c.asset.in_(list(assets)))
+                    .order_by(t.c.finished_at)
+                )
+                for row in conn.execute(stmt).mappings():
+                    out[(row["partition"], row["asset"])] = dict(row)
+        return out
 
     def drop_all(self) -> None:
         """Drop the tables (and the schema, when one was given). For tests and ``reset`` tooling."""
