@@ -74,7 +74,7 @@ def outdated(
 ) -> dict[str, tuple[list[str], str]]:
     """Partitions whose outputs were made by another code version (or, when ``preset`` is given, another preset)
     than the current ones: the assets to redo (the changed ones and what reads them) and why. ``latest`` is
-    :meth:`Catalog.latest_ok`."""
+    :meth:`Catalog.current_results`."""
     from media_assets.version import CODE_VERSIONS
 
     out: dict[str, tuple[list[str], str]] = {}
@@ -357,7 +357,7 @@ def _stale(store, keys: list[str], selected: Sequence[str], console) -> dict[str
     try:
         catalog = CatalogResource.from_env().open(store.root)
         try:
-            latest = catalog.latest_ok(keys, selected)
+            latest = catalog.current_results(keys, selected)
         finally:
             catalog.close()
     except Exception as exc:  # an unreachable catalog fails the assets later, with the endpoint named

@@ -78,7 +78,7 @@ def test_outputs_of_an_older_code_version_or_another_preset_are_redone(tmp_path:
     stamps = {n: (out / key / n).stat().st_mtime_ns for n in ("audio.wav", "scenes.json", "keyframes.json")}
     # as if an older release had made the scenes: the visual pass (scenes + keyframes) is redone, audio is not
     with sqlite3.connect(out / "_index" / "catalog.sqlite") as db:
-        db.execute("UPDATE processing_jobs SET code_version = '0' WHERE asset = 'scenes'")
+        db.execute("UPDATE video_results SET code_version = '0' WHERE asset = 'scenes'")
     second = json.loads(_cli(tmp_path, *args).stdout)
     assert second["status"] == "ok" and "reprocessed (scenes code 0 -> 1)" in second["note"], second
     assert (out / key / "audio.wav").stat().st_mtime_ns == stamps["audio.wav"]

@@ -380,21 +380,28 @@ class Catalog:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(stmt).mappings()]
 
-    def latest_ok(self, partitions: Sequence[str], assets: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
-        """The latest successful job of each (partition, asset): what made the current output (code version,
-        model, preset), so callers can tell which outputs are out of date."""
-        t = self.tables["processing_jobs"]
+    def current_results(
+        self, partitions: Sequence[str], assets: Sequence[str]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """What made the current output of each (partition, asset): ``code_version``, ``preset`` and ``model``
+        of its last successful materialization (a later failure keeps them), so callers can tell which outputs
+        are out of date."""
+        t = self.tables["video_results"]
         out: dict[tuple[str, str], dict[str, Any]] = {}
         parts = list(dict.fromkeys(partitions))
         with self.engine.connect() as conn:
             for lo in range(0, len(parts), 500):  # bounded IN lists
-                stmt = (
-                    sa.select(t.c.partition, t.c.asset, t.c.code_version, t.c.model, t.c.preset, t.c.finished_at)
-                    .where(t.c.status == "ok", t.c.partition.in_(parts[lo : lo + 500]), t.c.asset.in_(list(assets)))
-                    .order_by(t.c.finished_at)
+                stmt = sa.select(t.c.partition, t.c.asset, t.c.code_version, t.c.result).where(
+                    t.c.partition.in_(parts[lo : lo + 500]), t.c.asset.in_(list(assets))
                 )
                 for row in conn.execute(stmt).mappings():
-                    out[(row["partition"], row["asset"])] = dict(row)
+                    result = row["result"] if isinstance(row["result"], dict) else json.loads(row["result"])
+                    meta = result.get("metadata") or {}
+                    out[(row["partition"], row["asset"])] = {
+                        "code_version": row["code_version"],
+                        "preset": meta.get("media_assets/preset"),
+                        "model": _model_name(meta),
+                    }
         return out
 
     def drop_all(self) -> None:

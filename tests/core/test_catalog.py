@@ -116,6 +116,20 @@ def test_materializations_keep_latest_job_and_result(catalog: Catalog) -> None:
     )
 
 
+def test_current_results_say_what_made_each_output(catalog: Catalog) -> None:
+    meta = {"media_assets/code_version": "1", "media_assets/preset": "fast", "model": "base"}
+    catalog.record_materialization("k1", "transcript", "ok", meta, run_id="run-1")
+    catalog.record_materialization("k1", "transcript", "failed", {"media_assets/code_version": "2"}, run_id="run-2")
+    catalog.record_materialization("k2", "transcript", "ok", {**meta, "media_assets/code_version": "2"}, run_id="r")
+    catalog.record_materialization("k2", "scenes", "ok", meta, run_id="r")
+    got = catalog.current_results(["k1", "k2", "k3"], ["transcript"])
+    assert got == {  # k1's failure keeps what made its output; scenes and k3 are not asked for / absent
+        ("k1", "transcript"): {"code_version": "1", "preset": "fast", "model": "base"},
+        ("k2", "transcript"): {"code_version": "2", "preset": "fast", "model": "base"},
+    }
+    assert catalog.current_results([], ["transcript"]) == {}
+
+
 def test_job_history_keeps_every_run(catalog_args: dict) -> None:
     catalog = Catalog(**catalog_args, job_history=True)
     for run in ("run-1", "run-2", "run-2"):
