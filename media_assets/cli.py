@@ -15,101 +15,14 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-OUTPUT_OF = {
-    "media_metadata": "media_metadata.json",
-    "audio": "audio.json",
-    "scenes": "scenes.json",
-    "keyframes": "keyframes.json",
-    "transcript": "transcript.json",
-    "diarization": "diarization.json",
-    "speaker_transcript": "speaker_transcript.json",
-    "audio_events": "audio_events.json",
-    "detections": "detections.json",
-    "embeddings": "embeddings.json",
-    "timeline": "timeline.json",
-}
-ASSETS = tuple(OUTPUT_OF)
-CPU_TIER_ASSETS = ("media_metadata", "audio", "scenes", "keyframes")
-# upstream assets each one reads (the selection is closed over these, so --only X also builds what X needs)
-UPSTREAM = {
-    "audio": ("media_metadata",),
-    "scenes": ("media_metadata",),
-    "keyframes": ("media_metadata",),
-    "transcript": ("audio",),
-    "diarization": ("audio",),
-    "speaker_transcript": ("transcript", "diarization"),
-    "audio_events": ("audio",),
-    "detections": ("keyframes",),
-    "embeddings": ("speaker_transcript", "detections", "scenes", "keyframes"),
-    "timeline": (
-        "media_metadata",
-        "scenes",
-        "keyframes",
-        "speaker_transcript",
-        "diarization",
-        "audio_events",
-        "detections",
-    ),
-}
-
-
-DOWNSTREAM = {a: tuple(b for b, ups in UPSTREAM.items() if a in ups) for a in ASSETS}
-
-
-def close_downstream(changed: Iterable[str], within: Sequence[str]) -> list[str]:
-    """``changed`` plus everything in ``within`` that reads them, directly or not, in pipeline order."""
-    todo, seen = [a for a in changed if a in within], set()
-    while todo:
-        a = todo.pop()
-        if a not in seen:
-            seen.add(a)
-            todo.extend(d for d in DOWNSTREAM.get(a, ()) if d in within)
-    if "scenes" in seen or "keyframes" in seen:  # one pass makes both
-        seen |= {"scenes", "keyframes"} & set(within)
-    return [a for a in ASSETS if a in seen]
-
-
-def outdated(
-    latest: dict[tuple[str, str], dict], keys: Iterable[str], selected: Sequence[str], preset: str | None
-) -> dict[str, tuple[list[str], str]]:
-    """Partitions whose outputs were made by another code version (or, when ``preset`` is given, another preset)
-    than the current ones: the assets to redo (the changed ones and what reads them) and why. ``latest`` is
-    :meth:`Catalog.current_results`."""
-    from media_assets.version import CODE_VERSIONS
-
-    out: dict[str, tuple[list[str], str]] = {}
-    for key in keys:
-        changed, reasons = [], []
-        for asset in selected:
-            job = latest.get((key, asset))
-            if job is None:
-                continue
-            if job.get("code_version") and job["code_version"] != CODE_VERSIONS[asset]:
-                changed.append(asset)
-                reasons.append(f"{asset} code {job['code_version']} -> {CODE_VERSIONS[asset]}")
-            elif preset and job.get("preset") and job["preset"] != preset:
-                changed.append(asset)
-                reasons.append(f"{asset} preset {job['preset']} -> {preset}")
-        if changed:
-            out[key] = (
-                close_downstream(changed, selected),
-                "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else ""),
-            )
-    return out
-
-
-def close_selection(selected: Sequence[str]) -> list[str]:
-    """The selected assets plus everything upstream of them, in pipeline order."""
-    todo, seen = list(selected), set()
-    while todo:
-        a = todo.pop()
-        if a not in seen:
-            seen.add(a)
-            todo.extend(UPSTREAM.get(a, ()))
-    if "scenes" in seen or "keyframes" in seen:  # one pass makes both
-        seen |= {"scenes", "keyframes"}
-    return [a for a in ASSETS if a in seen]
-
+from media_assets.asset_graph import (
+    ASSETS,
+    CPU_TIER_ASSETS,
+    OUTPUT_OF,
+    close_selection,
+    contiguous_batches,
+    outdated,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -130,19 +43,6 @@ def _iter_inputs(paths: Sequence[str]) -> Iterable[tuple[str, Path | None, str |
             yield given, p, None
         else:
             yield given, None, "no such file or folder"
-
-
-def _contiguous_batches(keys: list[str], order: list[str], size: int) -> list[list[str]]:
-    """Split keys into runs of consecutive partitions (a partition range is contiguous) of at most ``size``."""
-    pos = {k: i for i, k in enumerate(order)}
-    ranked = sorted(set(keys), key=lambda k: pos[k])
-    batches: list[list[str]] = []
-    for k in ranked:
-        if batches and len(batches[-1]) < size and pos[k] == pos[batches[-1][-1]] + 1:
-            batches[-1].append(k)
-        else:
-            batches.append([k])
-    return batches
 
 
 def _status(store, key: str, assets: Sequence[str]) -> tuple[str, str]:
@@ -297,7 +197,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         task = progress.add_task("process", total=len(redo))
         for assets, group in groups.items():
             job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in assets})
-            for batch in _contiguous_batches(group, order, args.batch_size):
+            for batch in contiguous_batches(group, order, args.batch_size):
                 tags = {
                     ASSET_PARTITION_RANGE_START_TAG: batch[0],
                     ASSET_PARTITION_RANGE_END_TAG: batch[-1],

@@ -26,7 +26,7 @@ from resources.processing import ProcessingSettings
 from resources.vector_store import VectorStoreResource
 from resources.vision import VisionModels
 from resources.whisper import WhisperResource
-from sensors import build_inbox_sensor, build_s3_sensor
+from sensors import build_inbox_sensor, build_reprocess_schedule, build_s3_sensor
 
 CPU_TIER_SELECTION = dg.AssetSelection.assets(*CPU_TIER)
 ALL_SELECTION = dg.AssetSelection.assets(*ALL_ASSETS)
@@ -91,5 +91,6 @@ defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=[process_media_job, cpu_tier_job],
     sensors=build_sensors(),
+    schedules=[build_reprocess_schedule(process_media_job)],
     resources=build_resources(),
 )

@@ -93,7 +93,7 @@ def test_outputs_of_an_older_code_version_or_another_preset_are_redone(tmp_path:
 
 
 def test_outdated_redoes_what_changed_and_what_reads_it() -> None:
-    from media_assets.cli import CPU_TIER_ASSETS, close_downstream, outdated
+    from media_assets.asset_graph import CPU_TIER_ASSETS, close_downstream, outdated
     from media_assets.version import CODE_VERSIONS
 
     assert close_downstream(["transcript"], ["audio", "transcript", "speaker_transcript", "timeline"]) == [
@@ -102,6 +102,7 @@ def test_outdated_redoes_what_changed_and_what_reads_it() -> None:
         "timeline",
     ]
     assert close_downstream(["keyframes"], list(CPU_TIER_ASSETS)) == ["scenes", "keyframes"]
+    assert close_downstream(["scenes"], ["scenes", "keyframes", "detections"]) == ["scenes", "keyframes", "detections"]
     latest = {
         ("k1", "audio"): {"code_version": CODE_VERSIONS["audio"], "preset": "balanced"},
         ("k1", "transcript"): {"code_version": "0", "preset": "balanced"},

@@ -83,3 +83,12 @@ def test_jobs_sensors_and_resources() -> None:
     for key in ("media_store", "processing", "whisper", "diarizer", "audio_tagger", "vision", "vector_store"):
         assert isinstance(defs.resources[key], dg.ConfigurableResource), key
     dg.Definitions.validate_loadable(defs)
+
+
+def test_the_plain_asset_graph_agrees_with_the_definitions() -> None:
+    """The CLI and the reprocessing schedule plan from media_assets.asset_graph: it must match Dagster's lineage."""
+    from media_assets.asset_graph import ASSETS, UPSTREAM
+
+    assert set(ASSETS) == set(EXPECTED)
+    for name, (deps, _, _) in EXPECTED.items():
+        assert sorted(UPSTREAM.get(name, ())) == deps, name

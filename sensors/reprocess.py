@@ -1,0 +1,81 @@
+"""A schedule that redoes what an upgrade made out of date.
+
+Every output records the code version and preset that made it (catalog ``video_results``). After a release
+bumps an asset's code version, each tick finds the partitions whose outputs are older and requests runs for
+just the changed assets and the ones that read them: one run per contiguous range of partitions (at most
+``max_partitions_per_run``, like a multi-run backfill), so models load once per range. Off by default: turn it
+on in the UI (Automation) or with ``dagster schedule start reprocess_outdated``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+from media_assets.asset_graph import ASSETS, contiguous_batches, outdated
+from media_assets.partitions import VIDEOS_PARTITIONS_NAME
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def plan_reprocessing(
+    current: dict[tuple[str, str], dict[str, Any]], partitions: list[str], max_partitions_per_run: int
+) -> list[tuple[list[str], list[str], str]]:
+    """(assets, contiguous partitions, why) per run to request; ``current`` is Catalog.current_results."""
+    stale = outdated(current, partitions, ASSETS, None)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for key, (assets, _) in stale.items():
+        groups.setdefault(tuple(assets), []).append(key)
+    plan = []
+    for assets, keys in groups.items():
+        for batch in contiguous_batches(keys, partitions, max_partitions_per_run):
+            plan.append((list(assets), batch, stale[batch[0]][1]))
+    return plan
+
+
+def build_reprocess_schedule(
+    job: dg.UnresolvedAssetJobDefinition,
+    *,
+    cron_schedule: str = "0 3 * * *",
+    store_resource_key: str = "media_store",
+    catalog_resource_key: str = "catalog",
+    max_partitions_per_run: int = 50,
+    default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED,
+) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="reprocess_outdated",
+        cron_schedule=cron_schedule,
+        job=job,
+        default_status=default_status,
+        required_resource_keys={store_resource_key, catalog_resource_key},
+        description="Redo outputs made by an older code version of their asset, and what reads them.",
+    )
+    def reprocess_outdated(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
+        store = getattr(context.resources, store_resource_key)
+        partitions = list(context.instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
+        catalog = getattr(context.resources, catalog_resource_key).open(store.root)
+        try:
+            current = catalog.current_results(partitions, ASSETS)
+        finally:
+            catalog.close()
+        plan = plan_reprocessing(current, partitions, max_partitions_per_run)
+        if not plan:
+            return dg.SkipReason(f"all outputs of {len(partitions)} videos are up to date")
+        tick = context.scheduled_execution_time.strftime("%Y%m%dT%H%M") if context.scheduled_execution_time else ""
+        return [
+            dg.RunRequest(
+                run_key=f"reprocess:{tick}:{'+'.join(assets)}:{keys[0]}:{keys[-1]}",
+                asset_selection=[dg.AssetKey(a) for a in assets],
+                tags={
+                    RANGE_START_TAG: keys[0],
+                    RANGE_END_TAG: keys[-1],
+                    "media_assets/source": "reprocess",
+                    "media_assets/reason": why[:200],
+                },
+            )
+            for assets, keys, why in plan
+        ]
+
+    return reprocess_outdated
