@@ -29,6 +29,7 @@ from resources.whisper import WhisperResource
 from sensors import build_inbox_sensor, build_reprocess_schedule, build_s3_sensor
 
 CPU_TIER_SELECTION = dg.AssetSelection.assets(*CPU_TIER)
+RUN_BATCH_SIZE = 50  # new files per sensor run: models load once per range (the assets' backfill policy too)
 ALL_SELECTION = dg.AssetSelection.assets(*ALL_ASSETS)
 
 process_media_job = dg.define_asset_job(
@@ -50,6 +51,7 @@ def build_sensors() -> list[dg.SensorDefinition]:
             process_media_job,
             store_resource_key="media_store",
             default_status=dg.DefaultSensorStatus.RUNNING,
+            run_batch_size=RUN_BATCH_SIZE,
         )
     ]
     bucket = os.environ.get("MEDIA_ASSETS_S3_BUCKET")
@@ -61,6 +63,7 @@ def build_sensors() -> list[dg.SensorDefinition]:
                 prefix=os.environ.get("MEDIA_ASSETS_S3_PREFIX", ""),
                 store_resource_key="media_store",
                 default_status=dg.DefaultSensorStatus.RUNNING,
+                run_batch_size=RUN_BATCH_SIZE,
             )
         )
     return sensors

@@ -9,6 +9,11 @@ wait for the next tick), registers each source in the media store (``<key>/sourc
         cursor=...,
     )
 
+With ``run_batch_size=N > 1`` (the project's definitions use 50) the new keys of a tick are requested as runs over
+ranges of up to N consecutive partitions instead (tags ``dagster/asset_partition_range_start/end``, run key
+``first..last``): new partitions are appended in order, so each range holds exactly the tick's new keys, and
+models load once per range, as in a multi-run backfill.
+
 * The same bytes under two names are one partition and one run (keys are content fingerprints, the run key is
   the partition key, and keys that are already partitions of ``videos`` are not requested again; the other
   name is recorded as an alias in ``source.json``).
@@ -64,15 +69,42 @@ def resolve_store(context: dg.SensorEvaluationContext, store: Any, store_resourc
     return MediaStore.from_env()
 
 
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def run_requests_for(new_keys: Sequence[str], run_batch_size: int = 1) -> list[dg.RunRequest]:
+    """One run per new key, or with ``run_batch_size > 1`` one per range of that many consecutive new keys."""
+    if run_batch_size <= 1:
+        return [dg.RunRequest(partition_key=key, run_key=key) for key in new_keys]
+    requests = []
+    for lo in range(0, len(new_keys), run_batch_size):
+        chunk = new_keys[lo : lo + run_batch_size]
+        if len(chunk) == 1:
+            requests.append(dg.RunRequest(partition_key=chunk[0], run_key=chunk[0]))
+        else:
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{chunk[0]}..{chunk[-1]}",
+                    tags={RANGE_START_TAG: chunk[0], RANGE_END_TAG: chunk[-1]},
+                )
+            )
+    return requests
+
+
 @dataclass
 class Registrar:
-    """Registers described sources and collects one run request per new partition key."""
+    """Registers described sources and collects the new partition keys (in order) and their run requests."""
 
     context: dg.SensorEvaluationContext
     store: Any
+    run_batch_size: int = 1
     new_keys: list[str] = field(default_factory=list)
-    run_requests: list[dg.RunRequest] = field(default_factory=list)
     _seen_keys: set[str] = field(default_factory=set)
+
+    @property
+    def run_requests(self) -> list[dg.RunRequest]:
+        return run_requests_for(self.new_keys, self.run_batch_size)
 
     def add_all(self, records: Sequence[SourceRecord], workers: int = 1) -> None:
         """Register ``records`` and request a partition and a run for each key not seen before, in order.
@@ -106,10 +138,9 @@ class Registrar:
                 self.context.log.info(f"{group[0].uri}: already a partition ({key}); recorded as an alias")
                 continue
             self.new_keys.append(key)
-            self.run_requests.append(dg.RunRequest(partition_key=key, run_key=key))
 
     def result(self, cursor: str, skip_message: str) -> dg.SensorResult:
-        if not self.run_requests:
+        if not self.new_keys:
             return dg.SensorResult(skip_reason=skip_message, cursor=cursor)
         return dg.SensorResult(
             run_requests=self.run_requests,
@@ -228,6 +259,7 @@ def build_inbox_sensor(
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     max_per_tick: int = 100,
     workers: int = 4,
+    run_batch_size: int = 1,
     minimum_interval_seconds: int = 30,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
     description: str | None = None,
@@ -243,6 +275,8 @@ def build_inbox_sensor(
         settle_seconds: a file modified more recently than this is left for a later tick.
         max_per_tick: at most this many files are fingerprinted per tick.
         workers: threads used to fingerprint files.
+        run_batch_size: new partitions per requested run (1: one run per file; more: ranges, models load once
+            per range).
     """
     if max_per_tick < 1:
         raise ValueError("max_per_tick must be at least 1")
@@ -310,7 +344,7 @@ def build_inbox_sensor(
             else:
                 records.append(outcome)
                 new_state.seen[entry.rel] = [entry.size, entry.mtime_ns]
-        registrar = Registrar(context, resolve_store(context, store, store_resource_key))
+        registrar = Registrar(context, resolve_store(context, store, store_resource_key), run_batch_size)
         registrar.add_all(records, workers)
 
         summary = (

@@ -125,6 +125,7 @@ def build_s3_sensor(
     include: Sequence[str] = DEFAULT_INCLUDE_GLOBS,
     lookback_seconds: float = 0.0,
     workers: int = 8,
+    run_batch_size: int = 1,
     minimum_interval_seconds: int = 30,
     default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
     description: str | None = None,
@@ -141,6 +142,7 @@ def build_s3_sensor(
         include: globs matched (case-insensitively) against the last segment of the key.
         lookback_seconds: also consider objects this much older than the watermark (see module docs).
         workers: threads used to fingerprint objects (range GETs).
+        run_batch_size: new partitions per requested run (1: one run per object; more: partition ranges).
     """
     if max_per_tick < 1:
         raise ValueError("max_per_tick must be at least 1")
@@ -200,7 +202,7 @@ def build_s3_sensor(
                 break
             records.append(outcome)
             handled.append(cand)
-        registrar = Registrar(context, resolve_store(context, store, store_resource_key))
+        registrar = Registrar(context, resolve_store(context, store, store_resource_key), run_batch_size)
         registrar.add_all(records, workers)
 
         new_w = max([c.lm_ms for c in handled] + ([w] if w is not None else []), default=None)

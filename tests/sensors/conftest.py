@@ -27,6 +27,7 @@ class FakeDaemon:
         self.resources = dict(resources or {})
         self.cursor: str | None = None
         self.run_keys: list[str] = []
+        self.covered: list[str] = []  # partitions the requested runs cover, each once if nothing is repeated
         self.ticks: list[dg.SensorExecutionData] = []
 
     def tick(self, sensor: dg.SensorDefinition) -> dg.SensorExecutionData:
@@ -43,18 +44,30 @@ class FakeDaemon:
         )
         with dg.partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon does
             data = sensor.evaluate_tick(context)
-        known = self.partitions
+        before = list(self.instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
+        known = set(before)
         for request in data.dynamic_partitions_requests or []:
             assert isinstance(request, dg.AddDynamicPartitionsRequest)
             assert request.partitions_def_name == VIDEOS_PARTITIONS_NAME
             assert len(set(request.partition_keys)) == len(request.partition_keys)
             assert not known & set(request.partition_keys), "requested partitions that already exist"
             self.instance.add_dynamic_partitions(VIDEOS_PARTITIONS_NAME, list(request.partition_keys))
-        known = self.partitions
+        order = list(self.instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
+        added = order[len(before) :]
         for run in data.run_requests or []:
-            assert run.run_key == run.partition_key
-            assert run.partition_key in known
+            if run.partition_key is not None:
+                assert run.run_key == run.partition_key
+                assert run.partition_key in order
+                keys = [run.partition_key]
+            else:  # a range run: it must cover exactly new partitions of this tick, in order
+                start, end = (
+                    run.tags["dagster/asset_partition_range_start"],
+                    run.tags["dagster/asset_partition_range_end"],
+                )
+                keys = order[order.index(start) : order.index(end) + 1]
+                assert run.run_key == f"{start}..{end}" and set(keys) <= set(added), (keys, added)
             self.run_keys.append(run.run_key)
+            self.covered.extend(keys)
         self.cursor = data.cursor
         self.ticks.append(data)
         return data

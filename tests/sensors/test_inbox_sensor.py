@@ -277,3 +277,27 @@ def test_store_from_resource_and_definitions(tmp_path, inbox, instance):
     assert load_source(store, key_of(path)).uri == str(path)
     assert sensor.minimum_interval_seconds == 30
     assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+
+
+def test_batched_runs_cover_each_new_partition_once(inbox, store, daemon: FakeDaemon):
+    paths = [drop(inbox, f"clip_{i}.mp4", f"video {i}".encode()) for i in range(5)]
+    sensor = make_sensor(inbox, store, run_batch_size=2)
+    data = daemon.tick(sensor)
+    assert [r.partition_key is None for r in data.run_requests] == [True, True, False]  # 2 + 2 + a single one
+    assert sorted(daemon.covered) == sorted(key_of(p) for p in paths) and len(daemon.covered) == 5
+    assert daemon.run_until_idle(make_sensor(inbox, store, run_batch_size=2)) == 0  # restart: nothing again
+    drop(inbox, "late.mp4", b"late video")
+    later = daemon.tick(sensor)
+    assert [r.partition_key for r in later.run_requests] == [key_of(inbox / "late.mp4")]
+    daemon.assert_no_duplicate_runs()
+
+
+def test_a_range_run_materializes_exactly_its_partitions(inbox, store, daemon: FakeDaemon):
+    for i in range(3):
+        drop(inbox, f"clip_{i}.mp4", f"video {i}".encode())
+    [run] = daemon.tick(make_sensor(inbox, store, run_batch_size=10)).run_requests
+    job = dg.Definitions(assets=[media_source]).resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(instance=daemon.instance, tags=run.tags)
+    assert result.success
+    done = [m.partition for m in result.asset_materializations_for_node(media_source.op.name)]
+    assert sorted(done) == sorted(daemon.covered) and len(done) == 3
