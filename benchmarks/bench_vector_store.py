@@ -1,6 +1,6 @@
 """Vector store: the embedded Qdrant engine (qdrant-edge) beside qdrant-client's local mode; fusion choice.
 
-    .venv/bin/python benchmarks/bench_vector_store.py [--n 100000] [--local-n 10000] [--queries 200] [--fusion]
+    .venv/bin/python benchmarks/bench_vector_store.py [--n 100000] [--local-n 100000] [--queries 200] [--fusion]
                                                       [--hnsw] [--datatypes float16,float32]
 
 Part 1 (always): ``--n`` random unit vectors (384-d, seeded), payloads as the pipeline writes them
@@ -10,7 +10,8 @@ points through ``replace_partition`` (the API the embeddings asset uses), into
 - ``edge``   EdgeVectorStore (the default embedded store), one process holding the shard open, once per
              storage datatype in ``--datatypes`` (float16 is the default);
 - ``local``  qdrant-client local mode (``QdrantClient(path=...)``) behind the same API, on ``--local-n``
-             points only: it keeps every point in Python and is far slower (ratios are per point).
+             points (default the same 100,000; it keeps every point in Python: ~4 minutes to fill, 50 queries
+             per filter; ratios are per point when the sizes differ).
 
 Then ``--queries`` nearest-neighbour queries (random unit vectors): p50/p95 latency without filter, with a
 partition+kind filter and with a time-window filter; for edge as the store runs by default at this size
@@ -259,7 +260,7 @@ def _semantic(store: EdgeVectorStore, embedder: Any, query: str) -> list[Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100_000, help="points in the embedded store")
-    ap.add_argument("--local-n", type=int, default=10_000, help="points in qdrant-client local mode")
+    ap.add_argument("--local-n", type=int, default=100_000, help="points in qdrant-client local mode (slow: minutes)")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--fusion", action="store_true", help="also measure the fusion methods")
     ap.add_argument("--fusion-only", action="store_true")
