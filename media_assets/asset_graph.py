@@ -66,20 +66,19 @@ def close_downstream(changed: Iterable[str], within: Sequence[str]) -> list[str]
 
 
 def outdated(
-    latest: Mapping[tuple[str, str], Mapping[str, Any]],
+    current: Mapping[tuple[str, str], Mapping[str, Any]],
     keys: Iterable[str],
     selected: Sequence[str],
     preset: str | None,
 ) -> dict[str, tuple[list[str], str]]:
     """Partitions whose outputs were made by another code version (or, when ``preset`` is given, another preset)
-    than the current ones: the assets to redo (the changed ones and what reads them) and why. ``latest`` is
+    than the current ones: the assets to redo (the changed ones and what reads them) and why. ``current`` is
     :meth:`Catalog.current_results`."""
-
     out: dict[str, tuple[list[str], str]] = {}
     for key in keys:
         changed, reasons = [], []
         for asset in selected:
-            job = latest.get((key, asset))
+            job = current.get((key, asset))
             if job is None:
                 continue
             if job.get("code_version") and job["code_version"] != CODE_VERSIONS[asset]:
