@@ -347,3 +347,17 @@ def test_definitions_wiring(s3_server):
     dg.Definitions.validate_loadable(defs)
     assert sensor.name == "s3_drop_sensor" and sensor.minimum_interval_seconds == 30
     assert sensor.required_resource_keys == {"s3", "media_store"}
+
+
+def test_batched_runs_cover_each_new_object_once(scripted, store):
+    fake, daemon = scripted
+    for i in range(7):
+        fake.put(f"batch/{i}.mp4", f"batched object {i}".encode(), T0 + timedelta(seconds=i))
+    sensor = make_sensor("bucket", "", store, max_per_tick=5, run_batch_size=3)
+    first = daemon.tick(sensor).run_requests  # 5 objects this tick: a range of 3, a range of 2
+    assert len(first) == 2 and all(r.partition_key is None for r in first)
+    second = daemon.tick(sensor).run_requests  # the other 2
+    assert len(second) == 1 and second[0].partition_key is None
+    assert daemon.tick(sensor).run_requests == []
+    assert sorted(daemon.covered) == sorted(key_of(f"batched object {i}".encode()) for i in range(7))
+    daemon.assert_no_duplicate_runs()
