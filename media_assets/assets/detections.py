@@ -33,7 +33,8 @@ MAX_TILES = 48
 
 def frame_refs(store: MediaStore, key: str) -> list[FrameRef] | None:
     """The frames to analyse: every keyframe plus every sample of samples.json (when the visual pass wrote
-    one). None for inputs without video. Duplicate keyframes and samples that are keyframes share results."""
+    one). None for inputs without video. Duplicate keyframes, samples that are keyframes and samples with the
+    pixels of an earlier sample share results."""
     kf = store.get_json(key, "keyframes.json")
     if not kf.get("has_video", False):
         return None
@@ -48,7 +49,13 @@ def frame_refs(store: MediaStore, key: str) -> list[FrameRef] | None:
     if store.exists(key, "samples.json"):
         for s in store.get_json(key, "samples.json").get("samples", []):
             kf_index = by_frame.get(int(s["frame"]))
-            refs.append(_ref(key, "sample", s, ("keyframe", kf_index) if kf_index is not None else None))
+            if kf_index is not None:
+                same = ("keyframe", kf_index)
+            elif s.get("duplicate_of") is not None and not s.get("image"):
+                same = ("sample", int(s["duplicate_of"]))  # the same pixels as an earlier sample
+            else:
+                same = None
+            refs.append(_ref(key, "sample", s, same))
     return refs
 
 

@@ -94,7 +94,7 @@ def _record(
 ) -> None:
     meta = {k: v for k, v in meta.items() if k != "preview"}  # inline images belong to the UI, not the table
     try:
-        catalog.record_materialization(key, asset, status, meta, run_id=context.run_id)
+        catalog.record_materialization(key, asset, status, meta, run_id=context.run.run_id)
     except CatalogUnavailableError as exc:
         raise dg.Failure(description=str(exc), metadata={"catalog": exc.endpoint}) from exc
 

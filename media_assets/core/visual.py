@@ -13,6 +13,7 @@ How it stays fast without losing frame accuracy:
 from __future__ import annotations
 
 import bisect
+import hashlib
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -99,7 +100,8 @@ class VisualPass:
         self.interval_s = params.keyframe_interval_s
         self.sample_period = 1.0 / params.sample_fps if params.sample_fps else None
         self.next_sample_t = 0.0  # media time of the next sampling tick
-        self.sampled: list[tuple[int, str | None, int, int]] = []  # (pos, image, width, height)
+        self.sampled: list[tuple[int, str | None, int, int, int | None]] = []  # pos, image, w, h, duplicate_of
+        self.sample_digests: dict[bytes, int] = {}  # pixels of a written sample -> its index
 
     # -- feeding -------------------------------------------------------------------------------------
     def push(self, frame: av.VideoFrame, pts_s: float) -> None:
@@ -144,12 +146,19 @@ class VisualPass:
             self.next_sample_t += period
         idx = len(self.sampled)
         img = self._image(frame, self.p.sample_max_side)
+        # A static slide or screen decodes to exactly the same pixels tick after tick: such a sample points at
+        # the first one (no second JPEG, and the models see it once). Exact equality only, so the smallest
+        # change (a counter, a cursor, a typed character) still gets its own image.
+        digest = hashlib.blake2b(img.tobytes(), digest_size=16).digest()
+        dup = self.sample_digests.get(digest)
         rel = None
-        if self.out_dir is not None:
-            rel = f"samples/{idx:05d}.jpg"
-            (self.out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-            img.save(self.out_dir / rel, quality=self.p.jpeg_quality)
-        self.sampled.append((pos, rel, img.width, img.height))
+        if dup is None:
+            self.sample_digests[digest] = idx
+            if self.out_dir is not None:
+                rel = f"samples/{idx:05d}.jpg"
+                (self.out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+                img.save(self.out_dir / rel, quality=self.p.jpeg_quality)
+        self.sampled.append((pos, rel, img.width, img.height, dup))
 
     def _image(self, frame: av.VideoFrame, max_side: int) -> Image.Image:
         """RGB image scaled inside the decoder's reformat (cheap), rotation applied."""
@@ -575,8 +584,9 @@ def analyze_video(
             image=rel,
             width=w,
             height=h,
+            duplicate_of=dup,
         )
-        for i, (pos, rel, w, h) in enumerate(vp.sampled)
+        for i, (pos, rel, w, h, dup) in enumerate(vp.sampled)
     ]
 
     contact = None

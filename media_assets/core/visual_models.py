@@ -104,6 +104,9 @@ class Sample(BaseModel):
     image: str | None = Field(None, description="path relative to the output folder; None when not written")
     width: int
     height: int
+    duplicate_of: int | None = Field(
+        None, description="an earlier sample with exactly the same pixels, whose image and results this one shares"
+    )
 
 
 class DecodeReport(BaseModel):

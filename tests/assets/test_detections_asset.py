@@ -50,6 +50,10 @@ def _add_samples(store: MediaStore, key: str, path: Path) -> list[int]:
                     {"index": len(samples), "frame": n, "time_s": t, "pts_s": t, "image": name, "width": 640,
                      "height": 360}
                 )  # fmt: skip
+    # frame 16 as a static frame would be: the same pixels as the sample at frame 15, so no image of its own
+    twin = next(s for s in samples if s["frame"] == 15)
+    samples.append({**twin, "index": len(samples), "frame": 16, "time_s": 1.6, "pts_s": 1.6, "image": None,
+                    "duplicate_of": twin["index"]})  # fmt: skip
     store.put_json(key, "samples.json", {"sample_fps": 10.0, "samples": samples})
     return wanted
 
@@ -155,6 +159,10 @@ def test_outputs_follow_the_contract(pipeline_run) -> None:
     # the sample taken at the first keyframe's frame shares its results
     same = [f for f in doc["frames"] if f["frame"] == kf[0]["frame"]]
     assert [f["source"] for f in same] == ["keyframe", "sample"] and same[0]["text"] == same[1]["text"]
+    # the static sample shares the results of the sample with its pixels, and says so
+    twin = next(f for f in doc["frames"] if f["source"] == "sample" and f["frame"] == 15)
+    static = next(f for f in doc["frames"] if f["source"] == "sample" and f["frame"] == 16)
+    assert static["duplicate_of"] == twin["index"] and static["text"] == twin["text"] and static["text"]
     # each keyframe of the counter video shows "Frame = <frame + 1>"
     events = store.get_json(counter, "events.json")
     observed = [f for f in doc["frames"] if f["duplicate_of"] is None]

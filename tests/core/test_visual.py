@@ -230,3 +230,22 @@ def test_fixed_rate_sampling_at_one_per_second(tmp_path: Path) -> None:
 def test_cuts_stay_exact_without_deblocking(media_dir: Path, truth: dict, rel: str) -> None:
     r = analyze_video(media_dir / rel, None, VisualParams(deblock=False))
     assert _cuts(r) == truth["formats"][rel]["cuts"]
+
+
+def test_samples_with_the_same_pixels_share_the_first_image(tmp_path: Path) -> None:
+    """Two static 'slides' (lossless, so every frame of a slide decodes to the same pixels), sampled at 2 fps:
+    one image per slide; every other sample of a slide points at its first. A moving picture has no duplicates."""
+    src = tmp_path / "slides.mkv"
+    ffmpeg(
+        "-f", "lavfi", "-i", "color=c=navy:size=320x240:rate=10:duration=2",
+        "-f", "lavfi", "-i", "color=c=darkred:size=320x240:rate=10:duration=2",
+        "-filter_complex", "[0][1]concat=n=2:v=1[v]", "-map", "[v]", "-c:v", "libx264", "-qp", "0", str(src),
+    )  # fmt: skip
+    r = analyze_video(src, tmp_path / "out", VisualParams(sample_fps=2.0))
+    assert [s.time_s for s in r.samples] == pytest.approx([0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5], abs=1e-3)
+    assert [s.duplicate_of for s in r.samples] == [None, 0, 0, 0, None, 4, 4, 4]
+    assert [s.image is not None for s in r.samples] == [True, False, False, False, True, False, False, False]
+    assert sorted(p.name for p in (tmp_path / "out" / "samples").iterdir()) == ["00000.jpg", "00004.jpg"]
+    moving = tmp_path / "moving.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10:duration=2", "-c:v", "libx264", str(moving))
+    assert all(s.duplicate_of is None for s in analyze_video(moving, None, VisualParams(sample_fps=5.0)).samples)

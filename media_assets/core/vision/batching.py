@@ -306,7 +306,9 @@ class VisionPipeline:
                 image=r.image if r.image else (item.source.image if item is not None else None),
                 width=r.width or (shape[1] if shape else 0),
                 height=r.height or (shape[0] if shape else 0),
-                duplicate_of=r.same_as[1] if r.same_as and r.source == "keyframe" else None,
+                # an earlier frame of the same kind with the same image (a sample at a keyframe's frame is
+                # that frame, not a duplicate)
+                duplicate_of=r.same_as[1] if r.same_as and r.same_as[0] == r.source else None,
                 status=status,
                 error=error,
                 objects=res.get("objects", []),
