@@ -95,6 +95,17 @@ def outdated(
     return out
 
 
+def group_by_assets(
+    stale: Mapping[str, tuple[list[str], str]], groups: dict[tuple[str, ...], list[str]] | None = None
+) -> dict[tuple[str, ...], list[str]]:
+    """The partitions of :func:`outdated`'s result grouped by the assets to redo (one group of runs each), added
+    to ``groups`` when given."""
+    out = groups if groups is not None else {}
+    for key, (assets, _) in stale.items():
+        out.setdefault(tuple(assets), []).append(key)
+    return out
+
+
 def close_selection(selected: Sequence[str]) -> list[str]:
     """The selected assets plus everything upstream of them, in pipeline order."""
     todo, seen = list(selected), set()

@@ -21,6 +21,7 @@ from media_assets.asset_graph import (
     OUTPUT_OF,
     close_selection,
     contiguous_batches,
+    group_by_assets,
     outdated,
 )
 
@@ -111,10 +112,9 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     ensure_dagster_home(args.dagster_home)
     import dagster as dg
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     from media_assets.definitions import defs
-    from media_assets.partitions import VIDEOS_PARTITIONS_NAME
+    from media_assets.partitions import VIDEOS_PARTITIONS_NAME, partition_range_tags
     from media_assets.sources import describe_local, register_source
     from resources.media_store import MediaStore
 
@@ -178,9 +178,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         selected = [a for a in selected if a in keep]
     # one group of runs per asset selection: new or failed partitions get the whole selection, outdated ones only
     # what changed and what reads it
-    groups: dict[tuple[str, ...], list[str]] = {tuple(selected): todo} if todo else {}
-    for k, (assets, _) in stale.items():
-        groups.setdefault(tuple(assets), []).append(k)
+    groups = group_by_assets(stale, {tuple(selected): todo} if todo else {})
     redo = [k for ks in groups.values() for k in ks]
 
     # Dagster's console logger prints every event at DEBUG; the progress bar and summary are the CLI's output
@@ -198,11 +196,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         for assets, group in groups.items():
             job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in assets})
             for batch in contiguous_batches(group, order, args.batch_size):
-                tags = {
-                    ASSET_PARTITION_RANGE_START_TAG: batch[0],
-                    ASSET_PARTITION_RANGE_END_TAG: batch[-1],
-                    "media_assets/source": "cli",
-                }
+                tags = {**partition_range_tags(batch[0], batch[-1]), "media_assets/source": "cli"}
                 try:
                     job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=log_config)
                 except Exception as exc:

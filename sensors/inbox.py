@@ -46,7 +46,7 @@ from typing import Any
 import dagster as dg
 
 from media_assets import sources
-from media_assets.partitions import VIDEOS_PARTITIONS_NAME
+from media_assets.partitions import VIDEOS_PARTITIONS_NAME, partition_range_tags
 from media_assets.sources import DEFAULT_INCLUDE_GLOBS, DEFAULT_SETTLE_SECONDS, SourceRecord, is_candidate_name
 from resources.media_store import MediaStore
 
@@ -69,10 +69,6 @@ def resolve_store(context: dg.SensorEvaluationContext, store: Any, store_resourc
     return MediaStore.from_env()
 
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
-
-
 def run_requests_for(new_keys: Sequence[str], run_batch_size: int = 1) -> list[dg.RunRequest]:
     """One run per new key, or with ``run_batch_size > 1`` one per range of that many consecutive new keys."""
     if run_batch_size <= 1:
@@ -86,7 +82,7 @@ def run_requests_for(new_keys: Sequence[str], run_batch_size: int = 1) -> list[d
             requests.append(
                 dg.RunRequest(
                     run_key=f"{chunk[0]}..{chunk[-1]}",
-                    tags={RANGE_START_TAG: chunk[0], RANGE_END_TAG: chunk[-1]},
+                    tags=partition_range_tags(chunk[0], chunk[-1]),
                 )
             )
     return requests

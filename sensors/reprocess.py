@@ -13,11 +13,8 @@ from typing import Any
 
 import dagster as dg
 
-from media_assets.asset_graph import ASSETS, contiguous_batches, outdated
-from media_assets.partitions import VIDEOS_PARTITIONS_NAME
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+from media_assets.asset_graph import ASSETS, contiguous_batches, group_by_assets, outdated
+from media_assets.partitions import VIDEOS_PARTITIONS_NAME, partition_range_tags
 
 
 def plan_reprocessing(
@@ -25,11 +22,8 @@ def plan_reprocessing(
 ) -> list[tuple[list[str], list[str], str]]:
     """(assets, contiguous partitions, why) per run to request; ``current`` is Catalog.current_results."""
     stale = outdated(current, partitions, ASSETS, None)
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for key, (assets, _) in stale.items():
-        groups.setdefault(tuple(assets), []).append(key)
     plan = []
-    for assets, keys in groups.items():
+    for assets, keys in group_by_assets(stale).items():
         for batch in contiguous_batches(keys, partitions, max_partitions_per_run):
             plan.append((list(assets), batch, stale[batch[0]][1]))
     return plan
@@ -69,8 +63,7 @@ def build_reprocess_schedule(
                 run_key=f"reprocess:{tick}:{'+'.join(assets)}:{keys[0]}:{keys[-1]}",
                 asset_selection=[dg.AssetKey(a) for a in assets],
                 tags={
-                    RANGE_START_TAG: keys[0],
-                    RANGE_END_TAG: keys[-1],
+                    **partition_range_tags(keys[0], keys[-1]),
                     "media_assets/source": "reprocess",
                     "media_assets/reason": why[:200],
                 },

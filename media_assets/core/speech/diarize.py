@@ -184,12 +184,18 @@ def _spectral(emb: np.ndarray, lo: int, hi: int, oracle: int | None) -> np.ndarr
     """senko's (3D-Speaker's) spectral clustering; subsampled when there are many points."""
     from senko.cluster.cluster_cpu import SpectralCluster
 
+    def cluster(points: np.ndarray) -> np.ndarray:
+        top = max(lo, min(hi, len(points) - 1))
+        return SpectralCluster(min_num_spks=lo, max_num_spks=top, pval=0.012, oracle_num=oracle)(points)
+
+    return _on_subsample(emb, SPECTRAL_MAX_POINTS, cluster)
+
+
+def _on_subsample(emb: np.ndarray, cap: int, cluster: Any) -> np.ndarray:
+    """``cluster`` (points -> labels) on at most ``cap`` evenly spaced points; the others join their nearest
+    cluster centroid (both clusterings need O(n^2) memory)."""
     n = len(emb)
-    idx = np.arange(n)
-    if n > SPECTRAL_MAX_POINTS:
-        idx = np.linspace(0, n - 1, SPECTRAL_MAX_POINTS).round().astype(int)
-    hi = max(lo, min(hi, len(idx) - 1))
-    cluster = SpectralCluster(min_num_spks=lo, max_num_spks=hi, pval=0.012, oracle_num=oracle)
+    idx = np.arange(n) if n <= cap else np.linspace(0, n - 1, cap).round().astype(int)
     sub = _relabel(cluster(emb[idx]))
     if len(idx) == n:
         return sub
@@ -223,14 +229,11 @@ def _agglomerative(emb: np.ndarray, threshold: float = AHC_COSINE_DISTANCE) -> n
     subsample, the other points joining their nearest cluster centroid."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    n = len(emb)
-    idx = np.arange(n)
-    if n > AHC_MAX_POINTS:
-        idx = np.linspace(0, n - 1, AHC_MAX_POINTS).round().astype(int)
-    sub = _relabel(fcluster(linkage(_normalise(emb[idx]), method="average", metric="cosine"), threshold, "distance"))
-    if len(idx) == n:
-        return sub
-    return (_normalise(emb) @ _centroids(emb[idx], sub).T).argmax(axis=1)
+    return _on_subsample(
+        emb,
+        AHC_MAX_POINTS,
+        lambda points: fcluster(linkage(_normalise(points), method="average", metric="cosine"), threshold, "distance"),
+    )
 
 
 def _merge_similar(emb: np.ndarray, labels: np.ndarray, lo: int, threshold: float) -> np.ndarray:
