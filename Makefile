@@ -11,7 +11,7 @@ demo: setup
 	$(VENV)/bin/media-assets demo --out ./media_data
 
 test: setup
-	$(PY) -m pytest -n 2 --dist loadfile -q
+	$(PY) -m pytest -n 2 --dist loadfile --max-worker-restart 4 -q
 
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,18 +20,18 @@ from media_assets.asset_graph import (
     ASSETS,
     CPU_TIER_ASSETS,
     OUTPUT_OF,
+    close_downstream,
     close_selection,
     contiguous_batches,
     group_by_assets,
     outdated,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 def _iter_inputs(paths: Sequence[str]) -> Iterable[tuple[str, Path | None, str | None]]:
-    """(given, file, problem): folders are walked for media names, files are taken as given."""
-    from media_assets.sources import is_candidate_name
+    """(given, file, problem): folders are walked for media names, files are taken as given. Nothing is opened
+    here; FIFOs, sockets, devices, broken links and link loops get their own problem instead."""
+    from media_assets.sources import is_candidate_name, not_a_file_problem
 
     for given in paths:
         p = Path(given)
@@ -39,11 +40,12 @@ def _iter_inputs(paths: Sequence[str]) -> Iterable[tuple[str, Path | None, str |
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     if is_candidate_name(name):
-                        yield str(Path(root) / name), Path(root) / name, None
-        elif p.is_file():
-            yield given, p, None
-        else:
-            yield given, None, "no such file or folder"
+                        full = Path(root) / name
+                        problem = not_a_file_problem(full)
+                        yield str(full), (None if problem else full), problem
+            continue
+        problem = not_a_file_problem(p)
+        yield given, (None if problem else p), problem
 
 
 def _status(store, key: str, assets: Sequence[str]) -> tuple[str, str]:
@@ -96,77 +98,105 @@ def _status(store, key: str, assets: Sequence[str]) -> tuple[str, str]:
     return "ok", ", ".join(notes)
 
 
-def cmd_process(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
+RETRYABLE_CODES = ("not_found", "interrupted")  # failures of the environment, not of the bytes: always retried
 
-    console = Console(stderr=True)
-    os.environ["MEDIA_ASSETS_STORE_ROOT"] = str(Path(args.out).resolve())
+
+def store_root(out: str | None) -> str:
+    """``--out`` if given (a folder, made absolute against the working directory, or ``s3://bucket/prefix``),
+    else ``$MEDIA_ASSETS_STORE_ROOT``, else ``./media_data``."""
+    from resources.media_store import DEFAULT_ROOT, ENV_STORE_ROOT
+
+    root = out or os.environ.get(ENV_STORE_ROOT) or DEFAULT_ROOT
+    if root.startswith("s3://"):
+        from resources.media_store import parse_s3_uri
+
+        parse_s3_uri(root)  # a bucket is required
+        return root
+    if "://" in root and not root.startswith("file://"):
+        raise ValueError(f"unsupported output location {root!r}: use a folder or s3://bucket/prefix")
+    return str(Path(root.removeprefix("file://")).expanduser().resolve())
+
+
+def _apply_settings(args: argparse.Namespace) -> None:
+    """The options the definitions read from the environment (they are loaded after this)."""
+    from resources.media_store import ENV_STORE_ROOT
+    from resources.processing import ENV_MAX_DURATION, ENV_MAX_FILE_SIZE
+
+    os.environ[ENV_STORE_ROOT] = store_root(args.out)
     if args.preset:
         os.environ["MEDIA_ASSETS_PRESET"] = args.preset
     if args.sample_fps:
         os.environ["MEDIA_ASSETS_SAMPLE_FPS"] = str(args.sample_fps)
-    from media_assets.instance import ensure_dagster_home
+    from media_assets.core.limits import parse_duration, parse_size
 
-    ensure_dagster_home(args.dagster_home)
-    import dagster as dg
+    if args.max_file_size:
+        os.environ[ENV_MAX_FILE_SIZE] = args.max_file_size
+    if args.max_duration:
+        os.environ[ENV_MAX_DURATION] = args.max_duration
+    for name, parse in ((ENV_MAX_FILE_SIZE, parse_size), (ENV_MAX_DURATION, parse_duration)):
+        if os.environ.get(name):
+            parse(os.environ[name])  # refused here, once, rather than in every asset
 
-    from media_assets.definitions import defs
-    from media_assets.partitions import VIDEOS_PARTITIONS_NAME, partition_range_tags
-    from media_assets.sources import describe_local, register_source
-    from resources.media_store import MediaStore
 
+def _selection(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """(asked-for assets, the same closed over what they need); ValueError for unknown names."""
     if args.only:
         wanted = [a.strip() for a in args.only.split(",") if a.strip()]
     else:
         wanted = list(CPU_TIER_ASSETS if args.cpu_only else ASSETS)
     unknown = [a for a in wanted if a not in ASSETS]
     if unknown:
-        console.print(f"[red]unknown asset(s): {', '.join(unknown)}; choose from {', '.join(ASSETS)}")
-        return 2
-    selected = close_selection(wanted)
+        raise ValueError(f"unknown asset(s): {', '.join(unknown)}; choose from {', '.join(ASSETS)}")
+    return wanted, close_selection(wanted)
 
-    store = MediaStore.from_env()
-    instance = dg.DagsterInstance.get()
-    rows: list[tuple[str, str, str, str]] = []  # input, key, status, note
+
+def _register_inputs(paths: Sequence[str], store) -> tuple[list[tuple[str, str, str, str]], dict[str, list[str]]]:
+    """Fingerprint and register every input: (rows for inputs that failed, partition key -> inputs)."""
+    from media_assets.sources import describe_local, register_source
+
+    rows: list[tuple[str, str, str, str]] = []
     keys: dict[str, list[str]] = {}
-    for given, path, problem in _iter_inputs(args.paths):
+    for given, path, problem in _iter_inputs(paths):
         if path is None:
             rows.append((given, "-", "failed", problem or "unreadable"))
             continue
         try:
             record = describe_local(path)
-            register_source(store.backend, record)
+            register_source(store.backend, record, prefer=True)  # the path just named is read first
         except OSError as exc:
             rows.append((given, "-", "failed", f"cannot read: {exc}"))
             continue
         keys.setdefault(record.key, []).append(given)
-    if not keys and not rows:
-        console.print("[yellow]no media files found")
-        return 1
-    existing = list(instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
-    known = set(existing)
-    new = [k for k in keys if k not in known]
-    if new:
-        instance.add_dynamic_partitions(VIDEOS_PARTITIONS_NAME, new)
-    order = [*existing, *new]  # dynamic partitions keep insertion order
+    return rows, keys
 
+
+def _recorded_failure(store, key: str, assets: Sequence[str]) -> bool:
+    """A failure recorded for the bytes (not retried without --retry-failed); environment failures don't count."""
+    for a in assets:
+        if store.exists(key, f"errors/{a}.json"):
+            code = store.get_json(key, f"errors/{a}.json").get("code")
+            if code not in RETRYABLE_CODES:
+                return True
+    return False
+
+
+def _plan(args, instance, store, keys, wanted, selected, console):
+    """(asset groups to run with their partitions, status of untouched partitions, outdated partitions)."""
+    import dagster as dg
+
+    before: dict[str, tuple[str, str]] = {}
+    stale: dict[str, tuple[list[str], str]] = {}
     todo = list(keys)
-    before: dict[str, tuple[str, str]] = {}  # status of partitions left untouched, read once
-    stale: dict[str, tuple[list[str], str]] = {}  # up-to-date-looking partitions made by other code or preset
     if not args.force:
         done = set.intersection(*[set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected])
         for k in keys:
             if k in done:
                 before[k] = _status(store, k, selected)
-        # the same bytes give the same error: a recorded failure is not retried unless asked
         todo = [
             k
             for k in keys
             if not (k in before and before[k][0] == "ok")
-            and (args.retry_failed or not any(store.exists(k, f"errors/{a}.json") for a in selected))
+            and (args.retry_failed or not _recorded_failure(store, k, selected))
         ]
         stale = _stale(store, [k for k in keys if k in before and before[k][0] == "ok"], selected, console)
     if args.only and todo:
@@ -178,67 +208,175 @@ def cmd_process(args: argparse.Namespace) -> int:
         selected = [a for a in selected if a in keep]
     # one group of runs per asset selection: new or failed partitions get the whole selection, outdated ones only
     # what changed and what reads it
-    groups = group_by_assets(stale, {tuple(selected): todo} if todo else {})
-    redo = [k for ks in groups.values() for k in ks]
+    return group_by_assets(stale, {tuple(selected): todo} if todo else {}), before, stale
 
-    # Dagster's console logger prints every event at DEBUG; the progress bar and summary are the CLI's output
-    log_config = {"loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "ERROR"}}}}
+
+def _open_instance(dagster_home: str | None):
+    """The local Dagster instance, created safely when several processes start on a new DAGSTER_HOME at once."""
+    from media_assets.instance import get_instance
+
+    return get_instance(dagster_home)
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    try:
+        _apply_settings(args)
+        wanted, selected = _selection(args)
+    except ValueError as exc:
+        console.print(f"[red]{exc}")
+        return 2
+    instance = _open_instance(args.dagster_home)
+    from media_assets.partitions import VIDEOS_PARTITIONS_NAME
+    from media_assets.run_liveness import reap_dead_runs
+
+    for reaped in reap_dead_runs(instance):
+        _report_reaped(reaped, console, instance)
+    from resources.media_store import MediaStore
+
+    store = MediaStore.from_env()
+    rows, keys = _register_inputs(args.paths, store)
+    if not keys and not rows:
+        console.print("[yellow]no media files found")
+        return 1
+    existing = list(instance.get_dynamic_partitions(VIDEOS_PARTITIONS_NAME))
+    new = [k for k in keys if k not in set(existing)]
+    if new:
+        instance.add_dynamic_partitions(VIDEOS_PARTITIONS_NAME, new)
+    groups, before, stale = _plan(args, instance, store, keys, wanted, selected, console)
+    redo = [k for ks in groups.values() for k in ks]
     started = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]processing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=args.quiet,
-    ) as progress:
-        task = progress.add_task("process", total=len(redo))
-        for assets, group in groups.items():
-            job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in assets})
-            for batch in contiguous_batches(group, order, args.batch_size):
-                tags = {**partition_range_tags(batch[0], batch[-1]), "media_assets/source": "cli"}
-                try:
-                    job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=log_config)
-                except Exception as exc:
-                    console.print(f"[red]run for {len(batch)} partition(s) crashed: {exc}")
-                progress.advance(task, len(batch))
+    interrupted = _execute(args, instance, groups, [*existing, *new], len(redo), console)
     elapsed = time.perf_counter() - started
 
     failed = 0
     for key, givens in keys.items():
-        status, note = before[key] if key not in redo and key in before else _status(store, key, selected)
-        if key in stale:
+        if interrupted is not None and key in interrupted.keys:
+            status, note = "interrupted", f"stopped by {interrupted.signal}; the next run completes it"
+        else:
+            status, note = before[key] if key not in redo and key in before else _status(store, key, selected)
+        if status == "interrupted":
+            pass
+        elif key in stale:
             note = f"reprocessed ({stale[key][1]}); {note}"
         elif key not in redo:
             note = ("up to date; " if status == "ok" else "recorded earlier (--retry-failed to retry); ") + note
         failed += status != "ok"
-        for given in givens:
-            rows.append((given, key, status, note))
+        rows.extend((given, key, status, note) for given in givens)
     failed += sum(1 for r in rows if r[1] == "-")
+    _print_summary(args, rows, elapsed, store.root)
+    if interrupted is not None:
+        from media_assets.cli_runs import hard_exit
+
+        hard_exit(interrupted.exit_code)
+    return 1 if failed else 0
+
+
+def _print_summary(args: argparse.Namespace, rows: list[tuple[str, str, str, str]], elapsed: float, root: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
 
     if args.json:
         import json
 
         for given, key, status, note in rows:
-            print(
-                json.dumps(
-                    {
-                        "input": given,
-                        "partition": key,
-                        "status": status,
-                        "note": note,
-                        "output": str(Path(args.out) / key) if key != "-" else None,
-                    }
-                )
-            )
-    else:
-        table = Table(title=f"media-assets: {len(rows)} input(s) in {elapsed:.1f}s -> {args.out}")
-        for col in ("input", "partition", "status", "result"):
-            table.add_column(col, overflow="fold")
-        for given, key, status, note in rows:
-            table.add_row(escape(given), key, "[green]ok" if status == "ok" else "[red]failed", escape(note))
-        Console().print(table)
-    return 1 if failed else 0
+            out = f"{root.rstrip('/')}/{key}" if key != "-" else None
+            print(json.dumps({"input": given, "partition": key, "status": status, "note": note, "output": out}))
+        return
+    colour = {"ok": "[green]ok", "interrupted": "[yellow]interrupted"}
+    table = Table(title=f"media-assets: {len(rows)} input(s) in {elapsed:.1f}s -> {root}")
+    for col in ("input", "partition", "status", "result"):
+        table.add_column(col, overflow="fold")
+    for given, key, status, note in rows:
+        table.add_row(escape(given), key, colour.get(status, "[red]failed"), escape(note))
+    Console().print(table)
+
+
+def _report_reaped(reaped, console, instance) -> None:
+    """Say which dead run was marked failed and why; record what it left unfinished for the next run."""
+    from rich.markup import escape
+
+    from media_assets.interruptions import record_dead_run
+
+    console.print(f"[yellow]run {reaped.run_id} ({reaped.job_name}) was marked failed: {escape(reaped.message)}")
+    try:
+        pending = record_dead_run(instance, reaped.run, reaped.message)
+    except Exception as exc:
+        console.print(f"[yellow]could not record what run {reaped.run_id} left unfinished: {exc}")
+        return
+    if pending:
+        console.print(f"[yellow]  it left {len(pending)} partition(s) unfinished: {', '.join(sorted(pending)[:5])}")
+
+
+class _Interrupted:
+    def __init__(self, signal: str, exit_code: int, keys: set[str]) -> None:
+        self.signal, self.exit_code, self.keys = signal, exit_code, keys
+
+
+def _execute(args, instance, groups, order, total: int, console) -> _Interrupted | None:
+    """Run every group in contiguous partition batches; on SIGINT/SIGTERM, clean up and return what was stopped."""
+    import dagster as dg
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from media_assets.cli_runs import StopRequested, describe_holders, execute_run, new_handle, stop_on_signals
+    from media_assets.definitions import defs
+    from media_assets.partitions import partition_range_tags
+
+    # Dagster's console logger prints every event at DEBUG; the progress bar and summary are the CLI's output
+    log_config = {"loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "ERROR"}}}}
+
+    def reaped(run) -> None:
+        _report_reaped(run, console, instance)
+
+    def waiting(holders, since) -> None:
+        console.print(f"[yellow]{describe_holders(holders, since)}")
+
+    columns = (TextColumn("[bold]processing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=args.quiet) as progress, stop_on_signals():
+        task = progress.add_task("process", total=total)
+        for assets, group in groups.items():
+            job = defs.resolve_job_def("process_media").get_subset(asset_selection={dg.AssetKey(a) for a in assets})
+            for batch in contiguous_batches(group, order, args.batch_size):
+                tags = {**partition_range_tags(batch[0], batch[-1]), "media_assets/source": "cli"}
+                handle = new_handle()
+                try:
+                    execute_run(
+                        job,
+                        instance,
+                        tags=tags,
+                        run_config=log_config,
+                        handle=handle,
+                        on_reaped=reaped,
+                        on_wait=waiting,
+                    )
+                except StopRequested as stop:
+                    progress.stop()
+                    return _interrupt(instance, handle.run_id, list(assets), batch, stop, console)
+                except Exception as exc:
+                    console.print(f"[red]run for {len(batch)} partition(s) crashed: {escape(str(exc))}")
+                progress.advance(task, len(batch))
+    return None
+
+
+def _interrupt(instance, run_id: str, assets: list[str], batch: list[str], stop, console) -> _Interrupted:
+    """Cancel the run, free its slots, record its unfinished partitions as interrupted, remove their temp files."""
+    from media_assets.cli_runs import cancel_run
+    from media_assets.interruptions import record_interrupted, unfinished
+
+    name = str(stop)
+    console.print(f"[yellow]{name}: stopping run {run_id} ...")
+    reason = f"interrupted by {name} (media-assets process was stopped)"
+    cancel_run(instance, run_id, reason)
+    pending = unfinished(instance, run_id, assets, batch)
+    try:  # this process exits next: what its worker thread was writing goes too
+        record_interrupted(run_id, pending, reason, ours=True)
+    except Exception as exc:  # the run is canceled either way; the summary still names the partitions
+        console.print(f"[yellow]could not record the interrupted partitions in the catalog: {exc}")
+    return _Interrupted(name, stop.exit_code, set(pending))
 
 
 def _stale(store, keys: list[str], selected: Sequence[str], console) -> dict[str, tuple[list[str], str]]:
@@ -252,6 +390,7 @@ def _stale(store, keys: list[str], selected: Sequence[str], console) -> dict[str
         catalog = CatalogResource.from_env().open(store.root)
         try:
             latest = catalog.current_results(keys, selected)
+            stopped = {k: [j["asset"] for j in catalog.jobs(partition=k) if j["status"] == "interrupted"] for k in keys}
         finally:
             catalog.close()
     except Exception as exc:  # an unreachable catalog fails the assets later, with the endpoint named
@@ -259,13 +398,22 @@ def _stale(store, keys: list[str], selected: Sequence[str], console) -> dict[str
         return {}
     # a preset counts only when asked for (--preset or MEDIA_ASSETS_PRESET): a plain re-run keeps what exists
     asked = ProcessingSettings.from_env().preset_name if os.environ.get("MEDIA_ASSETS_PRESET") else None
-    return outdated(latest, keys, selected, asked)
+    stale = outdated(latest, keys, selected, asked)
+    for key, assets in stopped.items():  # a run stopped part-way may have rewritten some outputs: redo them
+        assets = [a for a in assets if a in selected]
+        if assets:
+            redo = close_downstream(sorted(set(assets) | set(stale.get(key, ([], ""))[0])), selected)
+            stale[key] = (redo, f"interrupted earlier: {', '.join(assets)}")
+    return stale
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from media_assets.demo import make_demo_clip
+    from resources.media_store import default_cache_dir
 
-    clip = Path(args.out) / "demo_input" / "demo.mp4"
+    root = store_root(args.out)
+    base = Path(root) if not root.startswith("s3://") else default_cache_dir()  # the input is local either way
+    clip = base / "demo_input" / "demo.mp4"
     if not clip.exists():
         make_demo_clip(clip)
     print(f"demo clip: {clip}", file=sys.stderr)
@@ -273,15 +421,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_process(args)
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
-    from media_assets.instance import ensure_dagster_home
+# Settings that name local paths: made absolute against the user's working directory before Dagster starts, so
+# the webserver, daemon and run workers (started elsewhere) all read the same folders.
+PATH_SETTINGS = ("MEDIA_ASSETS_INBOX", "MEDIA_ASSETS_INDEX_DIR", "MEDIA_ASSETS_CACHE_DIR")
 
-    ensure_dagster_home(args.dagster_home)
-    os.environ.setdefault("MEDIA_ASSETS_STORE_ROOT", str(Path(args.out).resolve()))
-    workspace = REPO_ROOT / "workspace.yaml"
-    target = ["-w", str(workspace)] if workspace.exists() else ["-m", "media_assets.definitions"]
-    cmd = ["dagster", "dev", *target, "-h", args.host, "-p", str(args.port)]
-    return subprocess.call(cmd, cwd=REPO_ROOT if workspace.exists() else None)
+
+def ui_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The environment of ``dagster dev``: DAGSTER_HOME, the store root and local path settings made absolute."""
+    from media_assets.instance import ensure_dagster_home
+    from resources.media_store import ENV_STORE_ROOT
+
+    env = dict(os.environ)
+    env["DAGSTER_HOME"] = str(ensure_dagster_home(args.dagster_home))
+    env[ENV_STORE_ROOT] = store_root(args.out)
+    env.setdefault("MEDIA_ASSETS_INBOX", "./inbox")
+    for name in PATH_SETTINGS:
+        if env.get(name) and "://" not in env[name]:
+            env[name] = str(Path(env[name]).expanduser().resolve())
+    return env
+
+
+def ui_command(args: argparse.Namespace) -> list[str]:
+    """``dagster dev`` through the running interpreter (no activated virtualenv needed), loading the installed
+    code location; the code server runs in the user's working directory."""
+    return [
+        sys.executable, "-m", "dagster", "dev",
+        "-m", "media_assets.definitions", "-d", str(Path.cwd()),
+        "-h", args.host, "-p", str(args.port),
+    ]  # fmt: skip
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    env = ui_environment(args)
+    print(f"Dagster UI on http://{args.host}:{args.port} (instance {env['DAGSTER_HOME']})", file=sys.stderr)
+    # Started from DAGSTER_HOME: `dagster dev` warns about (and ignores) a dagster.yaml in its working directory.
+    proc = subprocess.Popen(ui_command(args), env=env, cwd=env["DAGSTER_HOME"])
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)  # dagster dev stops its webserver, daemon and code servers
+        return proc.wait()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -289,7 +468,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--out", default="./media_data", help="output folder (default ./media_data)")
+        p.add_argument(
+            "--out",
+            default=None,
+            help="output folder or s3://bucket/prefix (default $MEDIA_ASSETS_STORE_ROOT, else ./media_data)",
+        )
         p.add_argument(
             "--dagster-home",
             default=None,
@@ -312,6 +495,16 @@ def build_parser() -> argparse.ArgumentParser:
             type=float,
             default=None,
             help="also take frames at this rate for detection and OCR (slides, screen recordings, titles)",
+        )
+        p.add_argument(
+            "--max-file-size",
+            default=None,
+            help="reject larger inputs, e.g. 2G, 500MB, none (default $MEDIA_ASSETS_MAX_FILE_SIZE, else 200G)",
+        )
+        p.add_argument(
+            "--max-duration",
+            default=None,
+            help="reject longer media, e.g. 3h, 90m, 1:30:00, none (default $MEDIA_ASSETS_MAX_DURATION, else 24h)",
         )
         p.add_argument("--batch-size", type=int, default=50, help="partitions per run (default 50)")
         p.add_argument("--force", action="store_true", help="recompute partitions that are up to date")

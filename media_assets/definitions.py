@@ -16,6 +16,7 @@ import os
 import dagster as dg
 
 from media_assets.assets import ALL_ASSETS, CPU_TIER
+from media_assets.executor import guarded_executor
 from resources.audio_tagger import AudioTagger
 from resources.catalog import CatalogResource
 from resources.diarizer import Diarizer
@@ -96,4 +97,5 @@ defs = dg.Definitions(
     sensors=build_sensors(),
     schedules=[build_reprocess_schedule(process_media_job)],
     resources=build_resources(),
+    executor=guarded_executor,
 )

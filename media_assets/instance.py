@@ -19,9 +19,12 @@ Shell use (Makefile, scripts)::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -32,6 +35,7 @@ PACKAGED_CONFIG = Path(__file__).resolve().parent / "config" / CONFIG_FILENAME
 # ... and the one at the repository root (a source checkout); tests keep the two identical.
 REPO_CONFIG = Path(__file__).resolve().parent.parent / CONFIG_FILENAME
 DEFAULT_HOME = ".dagster_home"
+LOCK_FILENAME = ".media_assets_init.lock"
 
 
 def default_config_path() -> Path:
@@ -71,10 +75,33 @@ def ensure_dagster_home(path: str | Path | None = None) -> Path:
     return home
 
 
+@contextlib.contextmanager
+def instance_lock(home: str | Path) -> Iterator[None]:
+    """Exclusive lock on an instance folder while it is opened: Dagster creates its SQLite tables (and alembic
+    stamps their version) on first use, and two processes doing that at once fail with "table runs already
+    exists" or leave two alembic heads."""
+    fd = os.open(Path(home) / LOCK_FILENAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def creating_instance(path: str | Path | None = None) -> Iterator[Path]:
+    """:func:`ensure_dagster_home`, then :func:`instance_lock` on it while the body opens the instance."""
+    home = ensure_dagster_home(path)
+    with instance_lock(home):
+        yield home
+
+
 def get_instance(path: str | Path | None = None) -> dg.DagsterInstance:
     """``DagsterInstance.get()`` after :func:`ensure_dagster_home`. The caller should close it when done."""
-    ensure_dagster_home(path)
-    return dg.DagsterInstance.get()
+    with creating_instance(path):
+        instance = dg.DagsterInstance.get()
+        instance.get_runs(limit=1)  # creates the tables under the lock
+    return instance
 
 
 if __name__ == "__main__":  # python -m media_assets.instance [PATH]  -> prints the absolute DAGSTER_HOME

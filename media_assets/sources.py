@@ -11,6 +11,7 @@ hidden and temporary files (:func:`is_candidate_name`).
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import json
 import os
@@ -42,6 +43,10 @@ class SourceChangedError(OSError):
     """The file changed (size or mtime) while it was being fingerprinted: try again later."""
 
 
+class NotARegularFileError(OSError):
+    """A FIFO, socket, device or folder where a media file was expected."""
+
+
 class SourceRecord(BaseModel):
     """Where a partition's bytes came from (``<key>/source.json``)."""
 
@@ -55,6 +60,10 @@ class SourceRecord(BaseModel):
     etag: str | None = Field(default=None, description="S3 ETag (without quotes), if from S3.")
     registered_at: str = Field(description="When this record was written, ISO 8601 UTC.")
     aliases: list[str] = Field(default_factory=list, description="Other URIs where the same bytes were seen.")
+
+    def candidates(self) -> list[str]:
+        """Every URI where these bytes were seen, the preferred one first."""
+        return list(dict.fromkeys([self.uri, *self.aliases]))
 
 
 class _SourceStore(Protocol):
@@ -119,18 +128,71 @@ def _read_exact(fh: BinaryIO, start: int, length: int) -> bytes:
 # --------------------------------------------------------------------------------------------------------------
 
 
+def local_uri(path: str | os.PathLike[str]) -> Path:
+    """The absolute, normalised path a local source is recorded under: ``..`` and symlinked folders resolved,
+    the file name kept as given (a symlinked file is recorded under its own name)."""
+    p = Path(path).expanduser()
+    return p.parent.resolve() / p.name
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def not_a_file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be read as a media file (None if it is a regular file), without opening it: opening a
+    FIFO would block."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return "no such file or folder"
+        return f"broken symbolic link (points to {target!r}, which does not exist)"
+    except PermissionError:
+        return "permission denied"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop (the link points back to itself)"
+        if exc.errno == errno.ENAMETOOLONG:
+            return "file name too long"
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    for check, kind in _KINDS:
+        if check(st.st_mode):
+            return f"is {kind}, not a regular file"
+    return "not a regular file"
+
+
 def describe_local(path: str | os.PathLike[str], *, expect: tuple[int, int] | None = None) -> SourceRecord:
     """Fingerprint a local file and describe it.
 
     ``expect`` is an optional ``(size, mtime_ns)`` seen earlier (e.g. by a sensor's directory walk). Raises
     :class:`SourceChangedError` if the file differs from ``expect`` or changes while it is being read,
-    ``FileNotFoundError``/``PermissionError``/``IsADirectoryError`` as usual.
+    :class:`NotARegularFileError` for FIFOs, sockets, devices and folders (checked before opening, and again
+    on the opened file: a FIFO is opened without blocking), ``FileNotFoundError``/``PermissionError`` as usual.
     """
-    p = Path(path).expanduser().absolute()
-    with p.open("rb") as fh:
+    p = local_uri(path)
+    problem = not_a_file_problem(p)
+    if problem == "no such file or folder":
+        raise FileNotFoundError(errno.ENOENT, problem, str(p))
+    if problem == "permission denied":
+        raise PermissionError(errno.EACCES, problem, str(p))
+    if problem is not None:
+        raise (IsADirectoryError if p.is_dir() else NotARegularFileError)(f"{p}: {problem}")
+    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as fh:
         before = os.fstat(fh.fileno())
-        if not stat.S_ISREG(before.st_mode):
-            raise IsADirectoryError(f"{p}: not a regular file")
+        if not stat.S_ISREG(before.st_mode):  # replaced between the check and the open
+            raise NotARegularFileError(f"{p}: not a regular file")
+        os.set_blocking(fh.fileno(), True)
         if expect is not None and (before.st_size, before.st_mtime_ns) != tuple(expect):
             raise SourceChangedError(f"{p}: changed since it was listed")
         fingerprint = fingerprint_ranges(before.st_size, lambda start, length: _read_exact(fh, start, length))
@@ -208,11 +270,12 @@ def _record_bytes(record: SourceRecord) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def register_source(store_backend: _SourceStore, record: SourceRecord) -> bool:
+def register_source(store_backend: _SourceStore, record: SourceRecord, *, prefer: bool = False) -> bool:
     """Write ``<key>/source.json`` if absent (atomic create; returns True when new).
 
-    If it exists, ``record.uri`` (and its aliases) are added to the stored ``aliases`` unless already the
-    stored ``uri`` or an alias (idempotent), and False is returned. Raises ``ValueError`` if the stored record
+    If it exists, ``record.uri`` (and its aliases) are added to the stored ``aliases`` unless already known
+    (idempotent), and False is returned. With ``prefer`` (a path the user just named), ``record.uri`` becomes the
+    stored ``uri``, the one read first, and the previous one an alias. Raises ``ValueError`` if the stored record
     has a different fingerprint for the same key (an 80-bit key collision, or a corrupted record).
     """
     if store_backend.put_bytes_if_absent(record.key, SOURCE_NAME, _record_bytes(record)):
@@ -223,11 +286,16 @@ def register_source(store_backend: _SourceStore, record: SourceRecord) -> bool:
             f"partition key {record.key} is already used by different content "
             f"({existing.uri}, fingerprint {existing.fingerprint[:16]}...)"
         )
-    known = {existing.uri, *existing.aliases}
-    new = [uri for uri in (record.uri, *record.aliases) if uri not in known]
-    if new:
-        existing.aliases.extend(dict.fromkeys(new))
-        store_backend.put_json(record.key, SOURCE_NAME, existing.model_dump(mode="json"))
+    seen = [record.uri, *record.aliases]
+    if prefer and existing.uri != record.uri:
+        uris = list(dict.fromkeys([record.uri, existing.uri, *existing.aliases, *record.aliases]))
+        updated = existing.model_copy(update={"uri": uris[0], "aliases": uris[1:]})
+    else:
+        known = {existing.uri, *existing.aliases}
+        new = [uri for uri in dict.fromkeys(seen) if uri not in known]
+        updated = existing.model_copy(update={"aliases": [*existing.aliases, *new]}) if new else existing
+    if updated is not existing:
+        store_backend.put_json(record.key, SOURCE_NAME, updated.model_dump(mode="json"))
     return False
 
 

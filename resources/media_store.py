@@ -28,8 +28,10 @@ import mimetypes
 import os
 import re
 import shutil
+import socket
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
@@ -51,6 +53,8 @@ ENV_CACHE_DIR = "MEDIA_ASSETS_CACHE_DIR"
 MAX_COMPONENT_BYTES = 255
 MAX_NAME_BYTES = 900  # leaves room for "<prefix>/<partition_key>/" under S3's 1,024-byte key limit
 TMP_PREFIX = ".tmp-"
+_HOST_TAG = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+ORPHAN_AGE_S = 24 * 3600.0  # another host's temporary files are left alone unless this old
 COPY_CHUNK = 1024 * 1024
 S3_DELETE_BATCH = 1000
 PUBLISH_WORKERS = 8
@@ -206,7 +210,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object], *, exclusive: 
     removed and the final name is untouched.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=tmp_prefix())
     tmp: str | None = tmp_name
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -233,6 +237,61 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object], *, exclusive: 
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
+
+
+def tmp_prefix(tag: str = "") -> str:
+    """Prefix of this process's temporary names (``.tmp-<host>-<pid>-``): :func:`sweep_orphans` can tell whether
+    their writer is still alive."""
+    return f"{TMP_PREFIX}{_HOST_TAG}-{os.getpid()}-{tag}"
+
+
+_TMP_NAME = re.compile(r"^\.tmp-(?:([0-9a-f]{8})-(\d+)-)?")
+
+
+def is_orphan(path: Path, *, ours: bool = False) -> bool:
+    """A temporary file or folder whose writer is gone (its process died, or it is an old one of another host);
+    with ``ours``, this process's own count as gone too (it is about to exit)."""
+    m = _TMP_NAME.match(path.name)
+    if m is None:
+        return False
+    host, pid = m.group(1), m.group(2)
+    if ours and host == _HOST_TAG and pid == str(os.getpid()):
+        return True
+    if host == _HOST_TAG and pid:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    try:
+        return time.time() - path.lstat().st_mtime > ORPHAN_AGE_S
+    except FileNotFoundError:
+        return False
+
+
+def sweep_orphans(folder: Path, *, match: str = "", ours: bool = False) -> int:
+    """Remove orphaned temporary files and folders (see :func:`is_orphan`) under ``folder`` whose names contain
+    ``match``; returns how many were removed. A crashed or killed write leaves only these behind."""
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [*filenames, *dirnames]:
+            if not name.startswith(TMP_PREFIX) or match not in name:
+                continue
+            path = Path(dirpath) / name
+            if not is_orphan(path, ours=ours):
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                dirnames.remove(name)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            removed += 1
+    return removed
 
 
 def _fsync_file(path: Path) -> None:
@@ -354,6 +413,11 @@ class _BaseBackend:
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------------------------
+    def sweep_orphans(self, key: str, *, ours: bool = False) -> int:
+        """Remove what killed writers left of ``key``: temporary files and staging folders (see
+        :func:`sweep_orphans`)."""
+        return sweep_orphans(self._staging_parent(), match=f"-{validate_partition_key(key)}-", ours=ours)
+
     def put_json(self, key: str, name: str, obj: Any) -> str:
         """Write ``obj`` as JSON (sorted keys, indent 2, UTF-8); pydantic models are dumped in JSON mode."""
         return self.put_bytes(key, name, dumps_json(obj))
@@ -372,7 +436,7 @@ class _BaseBackend:
             raise ValueError("replace=True needs a non-empty name_prefix (a subfolder)")
         parent = self._staging_parent()
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{key}-", dir=parent))
+        staging = Path(tempfile.mkdtemp(prefix=tmp_prefix(f"{key}-"), dir=parent))
         try:
             yield staging
             self._publish(key, prefix, staging, replace=replace, move=True)
@@ -415,7 +479,7 @@ class _BaseBackend:
         if target.is_file() and target.stat().st_size == size:
             return target
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=TMP_PREFIX)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=tmp_prefix())
         os.close(fd)
         try:
             client.download_file(bucket, key, tmp)
@@ -463,6 +527,9 @@ class LocalBackend(_BaseBackend):
 
     def uri(self, key: str, name: str) -> str:
         return str(self.path(key, name))
+
+    def sweep_orphans(self, key: str, *, ours: bool = False) -> int:
+        return super().sweep_orphans(key, ours=ours) + sweep_orphans(self.root / validate_partition_key(key), ours=ours)
 
     def exists(self, key: str, name: str) -> bool:
         return self.path(key, name).is_file()
@@ -823,3 +890,6 @@ class MediaStore(dg.ConfigurableResource):
 
     def fetch_source(self, uri: str) -> Path:
         return self.backend.fetch_source(uri)
+
+    def sweep_orphans(self, key: str, *, ours: bool = False) -> int:
+        return self.backend.sweep_orphans(key, ours=ours)

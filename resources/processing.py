@@ -8,8 +8,11 @@ from enum import StrEnum
 import dagster as dg
 from pydantic import Field
 
-from media_assets.core.limits import Limits
+from media_assets.core.limits import Limits, parse_duration, parse_size
 from media_assets.core.visual_models import VisualParams
+
+ENV_MAX_FILE_SIZE = "MEDIA_ASSETS_MAX_FILE_SIZE"
+ENV_MAX_DURATION = "MEDIA_ASSETS_MAX_DURATION"
 
 
 class Preset(StrEnum):
@@ -51,10 +54,18 @@ class ProcessingSettings(dg.ConfigurableResource):
 
     @classmethod
     def from_env(cls) -> ProcessingSettings:
+        """``MEDIA_ASSETS_PRESET``, ``MEDIA_ASSETS_SAMPLE_FPS``, ``MEDIA_ASSETS_MAX_FILE_SIZE`` (``2G``, ``500MB``,
+        ``none``) and ``MEDIA_ASSETS_MAX_DURATION`` (``3h``, ``90m``, ``none``)."""
         sample_fps = os.environ.get("MEDIA_ASSETS_SAMPLE_FPS")
+        limits: dict[str, float | int | None] = {}
+        if os.environ.get(ENV_MAX_FILE_SIZE):
+            limits["max_file_bytes"] = parse_size(os.environ[ENV_MAX_FILE_SIZE])
+        if os.environ.get(ENV_MAX_DURATION):
+            limits["max_duration_s"] = parse_duration(os.environ[ENV_MAX_DURATION])
         return cls(
             preset=Preset(os.environ.get("MEDIA_ASSETS_PRESET", "balanced")),
             sample_fps=float(sample_fps) if sample_fps else None,
+            **limits,
         )
 
     @property

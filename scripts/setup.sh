@@ -10,9 +10,11 @@ need_apt=()
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need_apt+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need_apt+=(sox)
+# runs the portability test on an emulated CPU without AVX-512 (tests/test_portability.py)
+command -v qemu-x86_64 >/dev/null 2>&1 || need_apt+=(qemu-user)
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing ${need_apt[*]} (test media generation)"
+    echo "setup: installing ${need_apt[*]} (test media generation, CPU emulation)"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else

@@ -12,6 +12,8 @@ import pytest
 
 from tests.s3_server import S3Server, shared_s3_server
 
+pytest_plugins = ["tests.crash_guard"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MEDIA_DIR = Path(os.environ.get("MEDIA_ASSETS_TEST_MEDIA", REPO_ROOT.parent / "shared" / "media")).resolve()
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import dagster as dg
 
 from media_assets.core.probe import MediaInfo
+from media_assets.errors import SourceNotFoundError
 from media_assets.partitions import videos_partitions
-from media_assets.sources import load_source
+from media_assets.sources import describe_local, load_source
 from resources.media_store import MediaStore
 
 # BackfillPolicy is the documented way to batch partitions into one run; its beta notice is noise in every log.
@@ -23,9 +24,30 @@ PARTITIONS = videos_partitions
 
 
 def source_path(store: MediaStore, key: str) -> tuple[Path, str]:
-    """Local path of the partition's media (downloaded once for S3 sources) and its original URI."""
+    """Local path of the partition's media (downloaded once for S3 sources) and the URI it came from: the
+    preferred URI, else the first other place where the same bytes were seen that still has them. A local file
+    that now holds other bytes is skipped (its content is another partition's)."""
     record = load_source(store.backend, key)
-    return store.backend.fetch_source(record.uri), record.uri
+    tried: list[str] = []
+    for uri in record.candidates():
+        try:
+            path = store.backend.fetch_source(uri)
+        except SourceNotFoundError:
+            tried.append(f"{uri} (missing)")
+            continue
+        if "://" not in uri and not _same_bytes(path, record.fingerprint):
+            tried.append(f"{uri} (now holds other bytes)")
+            continue
+        return path, uri
+    others = f"; also tried {', '.join(tried[1:4])}" if len(tried) > 1 else ""
+    raise SourceNotFoundError(record.uri, f"source file does not exist or has changed: {tried[0]}{others}", tried=tried)
+
+
+def _same_bytes(path: Path, fingerprint: str) -> bool:
+    try:
+        return describe_local(path).fingerprint == fingerprint
+    except OSError:
+        return False
 
 
 def load_media_info(store: MediaStore, key: str) -> MediaInfo:

@@ -115,6 +115,7 @@ def run_partitions(
     for key in keys:
         started = time.perf_counter()
         try:
+            store.sweep_orphans(key)  # what a killed earlier run was writing
             per_asset = work(key)
         except Exception as exc:
             rec = error_record(exc, key, assets[0])

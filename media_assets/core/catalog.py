@@ -10,9 +10,12 @@ the latest job of each (partition, asset) (Dagster's event log has the full hist
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,8 @@ from media_assets.core.catalog_schema import TABLES, build_metadata
 
 CONNECT_TIMEOUT_S = 5
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-JOB_STATUSES = ("ok", "failed", "skipped", "running")
+JOB_STATUSES = ("ok", "failed", "skipped", "running", "interrupted")
+SCHEMA_LOCK_KEY = 0x6D656469  # "medi": the advisory lock held while creating the tables
 
 
 class CatalogUnavailableError(RuntimeError):
@@ -174,16 +178,33 @@ class Catalog:
         return sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
 
     def create_schema(self) -> None:
-        """Create the schema and tables if missing (safe to call concurrently and repeatedly)."""
+        """Create the schema and tables if missing (safe to call concurrently and repeatedly).
+
+        ``create_all`` checks, then creates: two processes opening a new catalog at once would both create. The
+        check and create run under an exclusive lock: a lock file beside a SQLite database, a transaction-scoped
+        advisory lock on PostgreSQL."""
         try:
-            with self.engine.begin() as conn:
+            with self._schema_lock(), self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEMA_LOCK_KEY})
                 if self.schema:
                     conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                 self.metadata.create_all(conn, checkfirst=True)
-        except sa.exc.IntegrityError:  # another process created the same objects at the same moment
-            self.metadata.create_all(self.engine, checkfirst=True)
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise CatalogUnavailableError(self.endpoint, str(exc.orig or exc).strip().splitlines()[0]) from exc
+
+    @contextlib.contextmanager
+    def _schema_lock(self) -> Iterator[None]:
+        database = sa.make_url(self.url).database if self.dialect == "sqlite" else None
+        if not database or database == ":memory:":
+            yield
+            return
+        fd = os.open(f"{Path(database).expanduser()}.schema-lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         self.engine.dispose()

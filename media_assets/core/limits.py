@@ -63,3 +63,53 @@ class Limits(BaseModel):
 
 
 DEFAULT_LIMITS = Limits()
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1000, "kib": 1024, "m": 1024**2, "mb": 1000**2, "mib": 1024**2,
+               "g": 1024**3, "gb": 1000**3, "gib": 1024**3, "t": 1024**4, "tb": 1000**4, "tib": 1024**4}  # fmt: skip
+_TIME_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_NO_LIMIT = ("none", "off", "unlimited")
+
+
+def _split_number(text: str, what: str) -> tuple[float, str]:
+    s = text.strip().lower().replace(" ", "")
+    i = len(s)
+    while i and not (s[i - 1].isdigit() or s[i - 1] == "."):
+        i -= 1
+    try:
+        value = float(s[:i])
+    except ValueError:
+        raise ValueError(f"invalid {what} {text!r}") from None
+    if value < 0:
+        raise ValueError(f"invalid {what} {text!r}: negative")
+    return value, s[i:]
+
+
+def parse_size(text: str) -> int | None:
+    """``"2G"``, ``"500MB"``, ``"1.5GiB"``, ``"123456"`` (bytes) -> bytes; ``"none"`` -> no limit.
+    K/M/G/T alone are binary units (as in ``ls -h``); KB/MB/GB/TB are decimal."""
+    if text.strip().lower() in _NO_LIMIT:
+        return None
+    value, unit = _split_number(text, "size")
+    if unit not in _SIZE_UNITS:
+        raise ValueError(f"invalid size {text!r}: unit must be one of K, M, G, T, KB, MB, GB, TB, KiB, MiB, GiB")
+    return int(value * _SIZE_UNITS[unit])
+
+
+def parse_duration(text: str) -> float | None:
+    """``"90m"``, ``"2h"``, ``"45s"``, ``"3600"`` (seconds), ``"1:30:00"`` -> seconds; ``"none"`` -> no limit."""
+    s = text.strip().lower()
+    if s in _NO_LIMIT:
+        return None
+    if ":" in s:
+        parts = s.split(":")
+        try:
+            values = [float(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"invalid duration {text!r}") from None
+        if len(values) > 3 or any(v < 0 for v in values):
+            raise ValueError(f"invalid duration {text!r}")
+        return sum(v * 60**i for i, v in enumerate(reversed(values)))
+    value, unit = _split_number(s, "duration")
+    if unit not in _TIME_UNITS:
+        raise ValueError(f"invalid duration {text!r}: unit must be s, m or h")
+    return value * _TIME_UNITS[unit]

