@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import common
 
+from media_assets.core.store import dumps_json
 from media_assets.core.timeline.fuse import fuse_timeline
 from media_assets.core.timeline.inputs import inputs_from_files
 from media_assets.core.timeline.render import render_swimlanes
 from media_assets.core.timeline.table import write_parquet
-from resources.media_store import dumps_json
 from tests.core.timeline.synthetic import synthetic_outputs
 
 TARGET_S = 2.0

@@ -183,26 +183,27 @@ def bench_speed(reps: int) -> dict[str, Any]:
 
 
 def bench_presets(reps: int) -> dict[str, Any]:
-    from resources.whisper import PRESETS, WhisperResource
+    from media_assets.core.presets import PRESETS
+    from resources.whisper import WhisperResource
 
     refs = reference_texts()
     wavs = {rel: extracted(rel) for rel in CLIPS}
     audio_s = sum(read_wav(w).shape[0] for w in wavs.values()) / SR
     out: dict[str, Any] = {}
     rows = []
-    for preset in PRESETS:
+    for preset, spec in PRESETS.items():
         r = WhisperResource(preset=preset, device="cpu")
         t0 = time.perf_counter()
-        r.loaded()
+        r.loaded(spec)
         load_s = time.perf_counter() - t0
         texts: dict[str, str] = {}
 
-        def run(r: WhisperResource = r, texts: dict[str, str] = texts) -> None:
+        def run(r: WhisperResource = r, texts: dict[str, str] = texts, spec=spec) -> None:
             for rel, wav in wavs.items():
-                texts[rel] = r.transcribe(wav).text
+                texts[rel] = r.transcribe(wav, spec=spec).text
 
         timing = common.timeit(run, n=reps, warmup=0)
-        block = r.model_block()
+        block = r.model_block(spec)
         out[preset] = {
             "timing": timing.as_dict(),
             "rtf": timing.median / audio_s,

@@ -1,52 +1,123 @@
-"""The asset graph as plain data: what each asset reads, and which outputs are out of date.
+"""The asset graph, in one table: each asset's module, output files, upstream assets, code version, tier and pool.
 
-Shared by the CLI and the reprocessing schedule (no Dagster import). The Dagster asset definitions declare
-the same dependencies; tests/test_definitions.py checks that the two agree.
+Plain data (no Dagster import) read by the asset decorators (``media_assets.assets.common.asset_args``), the
+tiers and jobs of the definitions, the CLI (selection, staleness, summaries), the reprocessing schedule, the
+tests and the docs. Adding an asset is a row here plus its own module under ``media_assets/assets/``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from media_assets.version import CODE_VERSIONS
+try:
+    PACKAGE_VERSION = version("media-assets")
+except PackageNotFoundError:  # running from a source tree
+    PACKAGE_VERSION = "0.0.0"
 
-OUTPUT_OF = {
-    "media_metadata": "media_metadata.json",
-    "audio": "audio.json",
-    "scenes": "scenes.json",
-    "keyframes": "keyframes.json",
-    "transcript": "transcript.json",
-    "diarization": "diarization.json",
-    "speaker_transcript": "speaker_transcript.json",
-    "audio_events": "audio_events.json",
-    "detections": "detections.json",
-    "embeddings": "embeddings.json",
-    "timeline": "timeline.json",
-}
-ASSETS = tuple(OUTPUT_OF)
-CPU_TIER_ASSETS = ("media_metadata", "audio", "scenes", "keyframes")
-# upstream assets each one reads (the selection is closed over these, so --only X also builds what X needs)
-UPSTREAM = {
-    "audio": ("media_metadata",),
-    "scenes": ("media_metadata",),
-    "keyframes": ("media_metadata",),
-    "transcript": ("audio",),
-    "diarization": ("audio",),
-    "speaker_transcript": ("transcript", "diarization"),
-    "audio_events": ("audio",),
-    "detections": ("keyframes",),
-    "embeddings": ("speaker_transcript", "detections", "scenes", "keyframes"),
-    "timeline": (
-        "media_metadata",
-        "scenes",
+
+@dataclass(frozen=True)
+class AssetInfo:
+    """One asset of the pipeline. ``code_version``: bump it when a change alters the asset's output (every
+    materialization records it, so reprocessing can select what is out of date)."""
+
+    name: str
+    module: str  # media_assets.assets.<module> defines it (and SUMMARIES for the CLI)
+    outputs: tuple[str, ...]  # files under <out>/<partition>/; the first one's presence means "made"
+    upstream: tuple[str, ...]  # assets it reads
+    code_version: str
+    tier: str  # cpu | speech | vision | search
+    pool: str | None = None  # the concurrency pool its step claims a slot in
+    made_with: tuple[str, ...] = ()  # assets made by the same step (one decode makes scenes and keyframes)
+
+
+GRAPH: tuple[AssetInfo, ...] = (
+    AssetInfo("media_metadata", "metadata", ("media_metadata.json",), (), "1", "cpu"),
+    AssetInfo("audio", "audio", ("audio.json", "audio.wav"), ("media_metadata",), "1", "cpu"),
+    AssetInfo("scenes", "visual", ("scenes.json",), ("media_metadata",), "1", "cpu", made_with=("keyframes",)),
+    # 2: samples.json duplicate_of (samples with the pixels of an earlier one have no image)
+    AssetInfo(
         "keyframes",
-        "speaker_transcript",
-        "diarization",
-        "audio_events",
-        "detections",
+        "visual",
+        ("keyframes.json", "keyframes/", "samples.json", "samples/"),
+        ("media_metadata",),
+        "2",
+        "cpu",
+        made_with=("scenes",),
     ),
-}
+    AssetInfo(
+        "transcript",
+        "transcript",
+        ("transcript.json", "transcript.srt", "transcript.vtt"),
+        ("audio",),
+        "1",
+        "speech",
+        pool="accelerator",
+    ),
+    # 2: overlapped speech gets a second speaker; long audio clustered agglomeratively
+    AssetInfo(
+        "diarization", "speakers", ("diarization.json", "diarization.rttm"), ("audio",), "2", "speech", "accelerator"
+    ),
+    AssetInfo(
+        "speaker_transcript",
+        "speakers",
+        ("speaker_transcript.json", "speaker_transcript.md"),
+        ("transcript", "diarization"),
+        "1",
+        "speech",
+    ),
+    AssetInfo("audio_events", "audio_events", ("audio_events.json",), ("audio",), "1", "speech", "accelerator"),
+    # 2: samples share the results of an identical earlier sample (duplicate_of)
+    AssetInfo(
+        "detections",
+        "detections",
+        ("detections.json", "events.json", "detections/contact_sheet.jpg"),
+        ("keyframes",),
+        "2",
+        "vision",
+        "accelerator",
+    ),
+    AssetInfo(
+        "embeddings",
+        "embeddings",
+        ("embeddings.json",),
+        ("speaker_transcript", "detections", "scenes", "keyframes"),
+        "1",
+        "search",
+        "vector_store",
+    ),
+    AssetInfo(
+        "timeline",
+        "timeline",
+        ("timeline.json", "timeline.parquet", "timeline.png"),
+        ("media_metadata", "scenes", "keyframes", "speaker_transcript", "diarization", "audio_events", "detections"),
+        "1",
+        "search",
+    ),
+)
+
+INFO = {a.name: a for a in GRAPH}
+ASSETS = tuple(INFO)
+OUTPUT_OF = {a.name: a.outputs[0] for a in GRAPH}
+UPSTREAM = {a.name: a.upstream for a in GRAPH if a.upstream}
+CODE_VERSIONS = {a.name: a.code_version for a in GRAPH}
+TIERS = tuple(dict.fromkeys(a.tier for a in GRAPH))
+CPU_TIER_ASSETS = tuple(a.name for a in GRAPH if a.tier == "cpu")
+MODULES = tuple(dict.fromkeys(a.module for a in GRAPH))
+
+
+def tier_assets(tier: str) -> tuple[str, ...]:
+    return tuple(a.name for a in GRAPH if a.tier == tier)
+
+
+def _with_partners(names: Iterable[str]) -> set[str]:
+    """``names`` plus the assets made by the same steps."""
+    out = set(names)
+    for name in list(out):
+        out.update(INFO[name].made_with)
+    return out
 
 
 DOWNSTREAM = {a: tuple(b for b, ups in UPSTREAM.items() if a in ups) for a in ASSETS}
@@ -60,8 +131,7 @@ def close_downstream(changed: Iterable[str], within: Sequence[str]) -> list[str]
         if a not in seen:
             seen.add(a)
             todo.extend(d for d in DOWNSTREAM.get(a, ()) if d in within)
-            if a in ("scenes", "keyframes"):  # one pass makes both, so what reads either is redone
-                todo.extend({"scenes", "keyframes"} & set(within))
+            todo.extend(b for b in INFO[a].made_with if b in within)  # one step makes both: redo what reads either
     return [a for a in ASSETS if a in seen]
 
 
@@ -114,8 +184,7 @@ def close_selection(selected: Sequence[str]) -> list[str]:
         if a not in seen:
             seen.add(a)
             todo.extend(UPSTREAM.get(a, ()))
-    if "scenes" in seen or "keyframes" in seen:  # one pass makes both
-        seen |= {"scenes", "keyframes"}
+    seen = _with_partners(seen)  # one step makes them together
     return [a for a in ASSETS if a in seen]
 
 

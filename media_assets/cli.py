@@ -19,6 +19,7 @@ from pathlib import Path
 from media_assets.asset_graph import (
     ASSETS,
     CPU_TIER_ASSETS,
+    INFO,
     OUTPUT_OF,
     close_downstream,
     close_selection,
@@ -49,7 +50,9 @@ def _iter_inputs(paths: Sequence[str]) -> Iterable[tuple[str, Path | None, str |
 
 
 def _status(store, key: str, assets: Sequence[str]) -> tuple[str, str]:
-    """'ok' / 'failed' and a one-line note, read back from the outputs and error records."""
+    """'ok' / 'failed' and a one-line note, read back from the error records and each asset's summary."""
+    from media_assets.assets import SUMMARIES
+
     for asset in assets:
         if store.exists(key, f"errors/{asset}.json"):
             rec = store.get_json(key, f"errors/{asset}.json")
@@ -57,45 +60,7 @@ def _status(store, key: str, assets: Sequence[str]) -> tuple[str, str]:
     missing = [a for a in assets if not store.exists(key, OUTPUT_OF[a])]
     if missing:
         return "failed", f"not materialized: {', '.join(missing)}"
-    notes = []
-    if "scenes" in assets:
-        doc = store.get_json(key, "scenes.json")
-        if doc.get("has_video"):
-            cuts = sum(1 for t in doc["transitions"] if t["kind"] == "cut")
-            notes.append(f"{len(doc['scenes'])} scenes, {cuts} cuts")
-            lost = doc["decode"].get("lost_s", 0)
-            if lost >= 0.05:
-                notes.append(f"lost {lost:.1f}s of video")
-        else:
-            notes.append("no video")
-    if "keyframes" in assets:
-        doc = store.get_json(key, "keyframes.json")
-        if doc.get("has_video"):
-            notes.append(f"{len(doc['keyframes'])} keyframes")
-    if "audio" in assets:
-        doc = store.get_json(key, "audio.json")
-        if doc.get("has_audio"):
-            notes.append(f"audio {doc['duration_s']:.1f}s")
-            if doc.get("lost_s", 0) >= 0.05:
-                notes.append(f"lost {doc['lost_s']:.1f}s of audio")
-        else:
-            notes.append("no audio")
-    if "transcript" in assets:
-        doc = store.get_json(key, "transcript.json")
-        if doc.get("has_audio"):
-            words = sum(len(seg.get("words") or []) for seg in doc.get("segments") or [])
-            notes.append(f"{words} words ({doc.get('language') or '?'})")
-    if "diarization" in assets:
-        doc = store.get_json(key, "diarization.json")
-        if doc.get("has_audio"):
-            notes.append(f"{doc.get('num_speakers', 0)} speakers")
-    if "detections" in assets:
-        doc = store.get_json(key, "events.json") if store.exists(key, "events.json") else {}
-        if doc.get("text_events") or doc.get("object_tracks"):
-            notes.append(
-                f"{len(doc.get('object_tracks') or [])} object tracks, {len(doc.get('text_events') or [])} texts"
-            )
-    return "ok", ", ".join(notes)
+    return "ok", ", ".join(note for asset in assets if asset in SUMMARIES for note in SUMMARIES[asset](store, key))
 
 
 RETRYABLE_CODES = ("not_found", "interrupted")  # failures of the environment, not of the bytes: always retried
@@ -104,11 +69,11 @@ RETRYABLE_CODES = ("not_found", "interrupted")  # failures of the environment, n
 def store_root(out: str | None) -> str:
     """``--out`` if given (a folder, made absolute against the working directory, or ``s3://bucket/prefix``),
     else ``$MEDIA_ASSETS_STORE_ROOT``, else ``./media_data``."""
-    from resources.media_store import DEFAULT_ROOT, ENV_STORE_ROOT
+    from media_assets.core.store import DEFAULT_ROOT, ENV_STORE_ROOT
 
     root = out or os.environ.get(ENV_STORE_ROOT) or DEFAULT_ROOT
     if root.startswith("s3://"):
-        from resources.media_store import parse_s3_uri
+        from media_assets.core.store import parse_s3_uri
 
         parse_s3_uri(root)  # a bucket is required
         return root
@@ -117,25 +82,28 @@ def store_root(out: str | None) -> str:
     return str(Path(root.removeprefix("file://")).expanduser().resolve())
 
 
-def _apply_settings(args: argparse.Namespace) -> None:
-    """The options the definitions read from the environment (they are loaded after this)."""
+def _apply_settings(args: argparse.Namespace) -> dict[str, object]:
+    """Point the definitions at the output location (they read it when loaded, after this) and return the
+    ``processing`` resource settings given on the command line, for the run config: preset, sample rate and
+    limits (the environment supplies the rest, read once by ``ProcessingSettings.from_env``)."""
+    from media_assets.core.limits import parse_duration, parse_size
     from resources.media_store import ENV_STORE_ROOT
     from resources.processing import ENV_MAX_DURATION, ENV_MAX_FILE_SIZE
 
     os.environ[ENV_STORE_ROOT] = store_root(args.out)
-    if args.preset:
-        os.environ["MEDIA_ASSETS_PRESET"] = args.preset
-    if args.sample_fps:
-        os.environ["MEDIA_ASSETS_SAMPLE_FPS"] = str(args.sample_fps)
-    from media_assets.core.limits import parse_duration, parse_size
-
-    if args.max_file_size:
-        os.environ[ENV_MAX_FILE_SIZE] = args.max_file_size
-    if args.max_duration:
-        os.environ[ENV_MAX_DURATION] = args.max_duration
     for name, parse in ((ENV_MAX_FILE_SIZE, parse_size), (ENV_MAX_DURATION, parse_duration)):
         if os.environ.get(name):
-            parse(os.environ[name])  # refused here, once, rather than in every asset
+            parse(os.environ[name])  # refused here, once, rather than when the definitions load
+    settings: dict[str, object] = {}
+    if args.preset:
+        settings["preset"] = args.preset
+    if args.sample_fps:
+        settings["sample_fps"] = float(args.sample_fps)
+    if args.max_file_size:
+        settings["max_file_bytes"] = parse_size(args.max_file_size)
+    if args.max_duration:
+        settings["max_duration_s"] = parse_duration(args.max_duration)
+    return settings
 
 
 def _selection(args: argparse.Namespace) -> tuple[list[str], list[str]]:
@@ -162,7 +130,7 @@ def _register_inputs(paths: Sequence[str], store) -> tuple[list[tuple[str, str, 
             continue
         try:
             record = describe_local(path)
-            register_source(store.backend, record, prefer=True)  # the path just named is read first
+            register_source(store, record, prefer=True)  # the path just named is read first
         except OSError as exc:
             rows.append((given, "-", "failed", f"cannot read: {exc}"))
             continue
@@ -198,13 +166,13 @@ def _plan(args, instance, store, keys, wanted, selected, console):
             if not (k in before and before[k][0] == "ok")
             and (args.retry_failed or not _recorded_failure(store, k, selected))
         ]
-        stale = _stale(store, [k for k in keys if k in before and before[k][0] == "ok"], selected, console)
+        ok = [k for k in keys if k in before and before[k][0] == "ok"]
+        stale = _stale(store, ok, selected, console, args.preset)
     if args.only and todo:
         # upstream assets are rebuilt only where they are missing: `--only timeline --force` redoes the timeline
         materialized = {a: set(instance.get_materialized_partitions(dg.AssetKey(a))) for a in selected}
         keep = {a for a in selected if a in wanted or not set(todo) <= materialized[a]}
-        if keep & {"scenes", "keyframes"}:  # one pass makes both
-            keep |= {"scenes", "keyframes"}
+        keep |= {partner for a in keep for partner in INFO[a].made_with}  # one step makes them together
         selected = [a for a in selected if a in keep]
     # one group of runs per asset selection: new or failed partitions get the whole selection, outdated ones only
     # what changed and what reads it
@@ -223,7 +191,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     try:
-        _apply_settings(args)
+        settings = _apply_settings(args)
         wanted, selected = _selection(args)
     except ValueError as exc:
         console.print(f"[red]{exc}")
@@ -246,9 +214,10 @@ def cmd_process(args: argparse.Namespace) -> int:
     if new:
         instance.add_dynamic_partitions(VIDEOS_PARTITIONS_NAME, new)
     groups, before, stale = _plan(args, instance, store, keys, wanted, selected, console)
+    run_config: dict[str, object] = {"resources": {"processing": {"config": settings}}} if settings else {}
     redo = [k for ks in groups.values() for k in ks]
     started = time.perf_counter()
-    interrupted = _execute(args, instance, groups, [*existing, *new], len(redo), console)
+    interrupted = _execute(args, instance, groups, [*existing, *new], len(redo), console, run_config)
     elapsed = time.perf_counter() - started
 
     failed = 0
@@ -316,7 +285,7 @@ class _Interrupted:
         self.signal, self.exit_code, self.keys = signal, exit_code, keys
 
 
-def _execute(args, instance, groups, order, total: int, console) -> _Interrupted | None:
+def _execute(args, instance, groups, order, total: int, console, run_config: dict) -> _Interrupted | None:
     """Run every group in contiguous partition batches; on SIGINT/SIGTERM, clean up and return what was stopped."""
     import dagster as dg
     from rich.markup import escape
@@ -327,7 +296,7 @@ def _execute(args, instance, groups, order, total: int, console) -> _Interrupted
     from media_assets.partitions import partition_range_tags
 
     # Dagster's console logger prints every event at DEBUG; the progress bar and summary are the CLI's output
-    log_config = {"loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "ERROR"}}}}
+    log_config = {"loggers": {"console": {"config": {"log_level": "INFO" if args.verbose else "ERROR"}}}, **run_config}
 
     def reaped(run) -> None:
         _report_reaped(run, console, instance)
@@ -379,7 +348,9 @@ def _interrupt(instance, run_id: str, assets: list[str], batch: list[str], stop,
     return _Interrupted(name, stop.exit_code, set(pending))
 
 
-def _stale(store, keys: list[str], selected: Sequence[str], console) -> dict[str, tuple[list[str], str]]:
+def _stale(
+    store, keys: list[str], selected: Sequence[str], console, preset: str | None = None
+) -> dict[str, tuple[list[str], str]]:
     """:func:`outdated` for ``keys``, from the catalog beside the store; no catalog, no opinion (warned)."""
     if not keys:
         return {}
@@ -397,7 +368,7 @@ def _stale(store, keys: list[str], selected: Sequence[str], console) -> dict[str
         console.print(f"[yellow]cannot tell outdated outputs apart (catalog: {exc}); processing only new inputs")
         return {}
     # a preset counts only when asked for (--preset or MEDIA_ASSETS_PRESET): a plain re-run keeps what exists
-    asked = ProcessingSettings.from_env().preset_name if os.environ.get("MEDIA_ASSETS_PRESET") else None
+    asked = preset or (ProcessingSettings.from_env().preset_name if os.environ.get("MEDIA_ASSETS_PRESET") else None)
     stale = outdated(latest, keys, selected, asked)
     for key, assets in stopped.items():  # a run stopped part-way may have rewritten some outputs: redo them
         assets = [a for a in assets if a in selected]
@@ -408,8 +379,8 @@ def _stale(store, keys: list[str], selected: Sequence[str], console) -> dict[str
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from media_assets.core.store import default_cache_dir
     from media_assets.demo import make_demo_clip
-    from resources.media_store import default_cache_dir
 
     root = store_root(args.out)
     base = Path(root) if not root.startswith("s3://") else default_cache_dir()  # the input is local either way
@@ -428,8 +399,8 @@ PATH_SETTINGS = ("MEDIA_ASSETS_INBOX", "MEDIA_ASSETS_INDEX_DIR", "MEDIA_ASSETS_C
 
 def ui_environment(args: argparse.Namespace) -> dict[str, str]:
     """The environment of ``dagster dev``: DAGSTER_HOME, the store root and local path settings made absolute."""
+    from media_assets.core.store import ENV_STORE_ROOT
     from media_assets.instance import ensure_dagster_home
-    from resources.media_store import ENV_STORE_ROOT
 
     env = dict(os.environ)
     env["DAGSTER_HOME"] = str(ensure_dagster_home(args.dagster_home))

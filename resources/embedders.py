@@ -9,7 +9,6 @@ image model" until ``model`` names CLIP-style weights. Env defaults (``from_env`
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 import dagster as dg
@@ -17,22 +16,12 @@ from pydantic import Field, PrivateAttr
 
 from media_assets.core.embed.image_embedder import ImageEmbedder, load_image_embedder
 from media_assets.core.embed.text_embedder import TextEmbedder, load_text_embedder
-
-# Loaded models by configuration: several runs (or resources) in one process share one copy.
-_CACHE: dict[tuple[Any, ...], Any] = {}
-_LOCK = threading.Lock()
+from media_assets.core.model_cache import load_once
 
 
 def _cached(key: tuple[Any, ...], load: Any) -> Any:
-    with _LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = load()
-        return _CACHE[key]
-
-
-def clear_model_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
+    """Several runs (or resources) in one process share one copy of each model."""
+    return load_once(key, load)[0]
 
 
 def _env_flag(name: str) -> bool:

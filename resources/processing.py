@@ -9,30 +9,20 @@ import dagster as dg
 from pydantic import Field
 
 from media_assets.core.limits import Limits, parse_duration, parse_size
+from media_assets.core.presets import PRESET_NAMES, PresetSpec, preset_spec
 from media_assets.core.visual_models import VisualParams
 
 ENV_MAX_FILE_SIZE = "MEDIA_ASSETS_MAX_FILE_SIZE"
 ENV_MAX_DURATION = "MEDIA_ASSETS_MAX_DURATION"
 
 
-class Preset(StrEnum):
-    fast = "fast"
-    balanced = "balanced"
-    accurate = "accurate"
+Preset = StrEnum("Preset", {name: name for name in PRESET_NAMES})  # validated once, with the valid names
 
 
 class AudioStorageFormat(StrEnum):
     flac = "flac"
     m4a = "m4a"
     mp3 = "mp3"
-
-
-# What each preset changes in the visual pass; everything else keeps the VisualParams defaults.
-PRESET_VISUAL: dict[str, dict] = {
-    "fast": {"keyframes_mode_over_s": 1800.0, "keyframe_interval_s": 20.0, "max_keyframes": 200, "deblock": False},
-    "balanced": {"keyframes_mode_over_s": None},
-    "accurate": {"skip_nonref": False, "keyframe_interval_s": 5.0, "max_keyframes": 1000},
-}
 
 
 class ProcessingSettings(dg.ConfigurableResource):
@@ -63,7 +53,7 @@ class ProcessingSettings(dg.ConfigurableResource):
         if os.environ.get(ENV_MAX_DURATION):
             limits["max_duration_s"] = parse_duration(os.environ[ENV_MAX_DURATION])
         return cls(
-            preset=Preset(os.environ.get("MEDIA_ASSETS_PRESET", "balanced")),
+            preset=preset_spec(os.environ.get("MEDIA_ASSETS_PRESET") or None).name,
             sample_fps=float(sample_fps) if sample_fps else None,
             **limits,
         )
@@ -73,6 +63,11 @@ class ProcessingSettings(dg.ConfigurableResource):
         return Preset(self.preset).value
 
     @property
+    def spec(self) -> PresetSpec:
+        """The preset's settings for every stage: what the model resources receive."""
+        return preset_spec(self.preset_name)
+
+    @property
     def storage_format(self) -> str | None:
         return AudioStorageFormat(self.audio_storage_format).value if self.audio_storage_format else None
 
@@ -80,7 +75,7 @@ class ProcessingSettings(dg.ConfigurableResource):
         return Limits(max_file_bytes=self.max_file_bytes, max_duration_s=self.max_duration_s)
 
     def visual_params(self) -> VisualParams:
-        values = dict(PRESET_VISUAL.get(self.preset_name, {}))
+        values = dict(self.spec.visual)
         values["thumbnail_sizes"] = list(self.thumbnail_sizes)
         if self.keyframe_interval_s is not None:
             values["keyframe_interval_s"] = self.keyframe_interval_s

@@ -1,24 +1,32 @@
-"""The vision models as one Dagster resource: loaded once per run, on first use, shared by every partition.
+"""The vision models as one Dagster resource: loaded once per process, on first use, shared by every partition
+and run.
 
 ``VisionModels`` holds the config of the three models (objects, faces, OCR), the ONNX Runtime mode
-(``cpu_only`` / ``gpu`` / ``auto``) and threads, and the batch size; the processing preset picks input sizes
-that are not set explicitly. It counts and times model loads so a run's metadata shows each model was loaded
-once.
+(``cpu_only`` / ``gpu`` / ``auto``) and threads, and the batch size; the run's preset
+(:class:`~media_assets.core.presets.PresetSpec`) picks input sizes that are not set explicitly. It reports
+per run which models it loaded and which came from the process's cache.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import asdict
 from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from media_assets.core.model_cache import load_once
+from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.vision.batching import VisionPipeline
 from media_assets.core.vision.faces import FaceParams, RetinaFaceDetector
-from media_assets.core.vision.objects import ENV_OBJECT_MODEL, ObjectDetector, ObjectParams, load_object_detector
+from media_assets.core.vision.objects import (
+    ENV_OBJECT_MODEL,
+    ObjectDetector,
+    ObjectParams,
+    load_object_detector,
+    resolve_object_model,
+)
 from media_assets.core.vision.ocr import OcrParams, RapidOcrEngine
 from media_assets.core.vision.onnx_runtime import ModelLoadError, Runtime, resolve_runtime
 from media_assets.core.vision.vision_models import EventParams
@@ -26,13 +34,6 @@ from media_assets.core.vision.vision_models import EventParams
 ENV_VISION_MODE = "MEDIA_ASSETS_VISION_MODE"
 ENV_VISION_BATCH = "MEDIA_ASSETS_VISION_BATCH_SIZE"
 ENV_VISION_THREADS = "MEDIA_ASSETS_VISION_THREADS"
-
-# What each preset changes when the input sizes are not configured explicitly.
-PRESET_VISION: dict[str, dict[str, int]] = {
-    "fast": {"face_input_size": 480, "ocr_det_side_len": 640},
-    "balanced": {"face_input_size": 640, "ocr_det_side_len": 960},
-    "accurate": {"face_input_size": 960, "ocr_det_side_len": 1280},
-}
 
 
 class ObjectsConfig(dg.Config):
@@ -103,7 +104,7 @@ class VisionModels(dg.ConfigurableResource):
 
     _runtime: Any = PrivateAttr(default=None)
     _workers: int = PrivateAttr(default=1)
-    _models: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _models: dict[str, Any] = PrivateAttr(default_factory=dict)  # this run's models (from the process cache)
     _loads: list[dict[str, Any]] = PrivateAttr(default_factory=list)
     _skipped: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -140,23 +141,20 @@ class VisionModels(dg.ConfigurableResource):
         self.runtime()
         return self._workers
 
-    def _preset(self, preset: str) -> dict[str, int]:
-        return PRESET_VISION.get(preset, PRESET_VISION["balanced"])
-
     def object_params(self) -> ObjectParams:
         o = self.objects
         return ObjectParams(o.confidence, o.iou, list(o.classes) if o.classes else None, o.max_detections, o.input_size)
 
-    def face_params(self, preset: str = "balanced") -> FaceParams:
+    def face_params(self, spec: PresetSpec | None = None) -> FaceParams:
         f = self.faces
-        return FaceParams(f.confidence, f.iou, f.input_size or self._preset(preset)["face_input_size"])
+        return FaceParams(f.confidence, f.iou, f.input_size or preset_spec(spec).vision.face_input_size)
 
-    def ocr_params(self, preset: str = "balanced") -> OcrParams:
+    def ocr_params(self, spec: PresetSpec | None = None) -> OcrParams:
         c = self.ocr
         return OcrParams(
             text_score=c.text_score,
             box_thresh=c.box_thresh,
-            det_side_len=c.det_side_len or self._preset(preset)["ocr_det_side_len"],
+            det_side_len=c.det_side_len or preset_spec(spec).vision.ocr_det_side_len,
             use_cls=c.use_cls,
             rec_batch_size=min(self.batch_size, 64),
             det_model=c.det_model,
@@ -167,7 +165,7 @@ class VisionModels(dg.ConfigurableResource):
     def event_params(self) -> EventParams:
         return EventParams(**self.events.model_dump())
 
-    def params(self, preset: str = "balanced") -> dict[str, Any]:
+    def params(self, spec: PresetSpec | None = None) -> dict[str, Any]:
         """Every threshold in force, for detections.json."""
         objects = {"enabled": self.objects.enabled, "backend": self.objects.backend, **asdict(self.object_params())}
         return {
@@ -176,17 +174,20 @@ class VisionModels(dg.ConfigurableResource):
             "intra_op_threads": self.runtime().intra_op_threads,
             "inter_op_threads": self.inter_op_threads,
             "objects": objects,
-            "faces": {"enabled": self.faces.enabled, **asdict(self.face_params(preset))},
-            "ocr": {"enabled": self.ocr.enabled, **asdict(self.ocr_params(preset))},
+            "faces": {"enabled": self.faces.enabled, **asdict(self.face_params(spec))},
+            "ocr": {"enabled": self.ocr.enabled, **asdict(self.ocr_params(spec))},
             "events": self.event_params().model_dump(),
         }
 
     # -- models ---------------------------------------------------------------------------------------------
-    def _load(self, name: str, build: Any) -> Any:
+    def _load(self, name: str, params: Any, build: Any) -> Any:
+        """The model ``name`` with ``params`` on this runtime: from the process's cache, else loaded now."""
         if name not in self._models:
-            started = time.perf_counter()
-            self._models[name] = build()
-            self._loads.append({"model": name, "seconds": round(time.perf_counter() - started, 3)})
+            runtime = self.runtime()
+            key = ("vision", name, repr(params), runtime.mode, runtime.intra_op_threads, runtime.inter_op_threads)
+            model, seconds = load_once(key, build)
+            self._models[name] = model
+            self._loads.append({"model": name, "seconds": seconds or 0.0, "cached": seconds is None})
         return self._models[name]
 
     def object_detector(self) -> ObjectDetector | None:
@@ -196,8 +197,11 @@ class VisionModels(dg.ConfigurableResource):
         if "objects" in self._skipped:
             return None
         try:
+            resolved, _ = resolve_object_model(o.model)  # the cache is keyed by the file, not by "the default"
             return self._load(
-                "objects", lambda: load_object_detector(o.model, o.backend, self.object_params(), self.runtime())
+                "objects",
+                (resolved, o.backend, self.object_params()),
+                lambda: load_object_detector(resolved, o.backend, self.object_params(), self.runtime()),
             )
         except ModelLoadError as exc:
             if o.model or os.environ.get(ENV_OBJECT_MODEL):
@@ -206,45 +210,48 @@ class VisionModels(dg.ConfigurableResource):
             self._skipped["objects"] = str(exc)
             return None
 
-    def face_detector(self, preset: str = "balanced") -> RetinaFaceDetector | None:
+    def face_detector(self, spec: PresetSpec | None = None) -> RetinaFaceDetector | None:
         if not self.faces.enabled:
             return None
+        params = self.face_params(spec)
         return self._load(
-            "faces", lambda: RetinaFaceDetector(self.faces.model, self.face_params(preset), self.runtime())
+            "faces", (self.faces.model, params), lambda: RetinaFaceDetector(self.faces.model, params, self.runtime())
         )
 
-    def ocr_engine(self, preset: str = "balanced") -> RapidOcrEngine | None:
+    def ocr_engine(self, spec: PresetSpec | None = None) -> RapidOcrEngine | None:
         if not self.ocr.enabled:
             return None
-        return self._load("ocr", lambda: RapidOcrEngine(self.ocr_params(preset), self.runtime()))
+        params = self.ocr_params(spec)
+        return self._load("ocr", params, lambda: RapidOcrEngine(params, self.runtime()))
 
-    def pipeline(self, preset: str = "balanced") -> VisionPipeline:
+    def pipeline(self, spec: PresetSpec | None = None) -> VisionPipeline:
         """The three models (loaded now if not yet) behind one batched pipeline."""
         return VisionPipeline(
             self.object_detector(),
-            self.face_detector(preset),
-            self.ocr_engine(preset),
+            self.face_detector(spec),
+            self.ocr_engine(spec),
             batch_size=self.batch_size,
             prefetch=self.prefetch,
             workers=self.n_workers(),
             worker_chunk=self.worker_chunk,
         )
 
-    def model_blocks(self, preset: str = "balanced") -> dict[str, dict[str, Any] | None]:
+    def model_blocks(self, spec: PresetSpec | None = None) -> dict[str, dict[str, Any] | None]:
         """The ``model`` block of detections.json: provenance of each loaded model (None when disabled)."""
         out: dict[str, dict[str, Any] | None] = {}
         for key in ("objects", "faces", "ocr"):
             m = self._models.get(key)
             if m is not None:
-                out[key] = {**m.info.model_dump(mode="json"), "preset": preset}
+                out[key] = {**m.info.model_dump(mode="json"), "preset": preset_spec(spec).name}
             else:
                 out[key] = {"skipped": self._skipped[key]} if key in self._skipped else None
         return out
 
     def load_report(self) -> dict[str, Any]:
-        """How many models this run loaded and how long that took."""
+        """How many models this run loaded (and how long that took), and how many the process already had."""
         return {
-            "models_loaded": len(self._loads),
+            "models_loaded": sum(1 for x in self._loads if not x["cached"]),
+            "models_reused": sum(1 for x in self._loads if x["cached"]),
             "model_load_s": round(sum(x["seconds"] for x in self._loads), 3),
             "loads": list(self._loads),
         }

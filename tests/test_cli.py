@@ -93,8 +93,7 @@ def test_outputs_of_an_older_code_version_or_another_preset_are_redone(tmp_path:
 
 
 def test_outdated_redoes_what_changed_and_what_reads_it() -> None:
-    from media_assets.asset_graph import CPU_TIER_ASSETS, close_downstream, outdated
-    from media_assets.version import CODE_VERSIONS
+    from media_assets.asset_graph import CODE_VERSIONS, CPU_TIER_ASSETS, close_downstream, outdated
 
     assert close_downstream(["transcript"], ["audio", "transcript", "speaker_transcript", "timeline"]) == [
         "transcript",

@@ -4,38 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from media_assets.asset_graph import ASSETS, CPU_TIER_ASSETS, GRAPH, INFO
+from media_assets.assets.common import GROUPS
 from media_assets.definitions import defs
-from media_assets.version import CODE_VERSIONS
-
-# asset -> (upstream assets, group, pools)
-EXPECTED = {
-    "media_metadata": ([], "cpu_tier", set()),
-    "audio": (["media_metadata"], "cpu_tier", set()),
-    "scenes": (["media_metadata"], "cpu_tier", set()),
-    "keyframes": (["media_metadata"], "cpu_tier", set()),
-    "transcript": (["audio"], "speech", {"accelerator"}),
-    "diarization": (["audio"], "speech", {"accelerator"}),
-    "speaker_transcript": (["diarization", "transcript"], "speech", set()),
-    "audio_events": (["audio"], "speech", {"accelerator"}),
-    "detections": (["keyframes"], "vision", {"accelerator"}),
-    "embeddings": (["detections", "keyframes", "scenes", "speaker_transcript"], "search", {"vector_store"}),
-    "timeline": (
-        [
-            "audio_events",
-            "detections",
-            "diarization",
-            "keyframes",
-            "media_metadata",
-            "scenes",
-            "speaker_transcript",
-        ],
-        "search",
-        set(),
-    ),
-}
 
 
-def test_asset_specs_snapshot() -> None:
+def test_asset_specs_follow_the_table() -> None:
+    """Every Dagster asset spec (lineage, partitions, code version, group, pool, backfill) is the table's row."""
     graph = defs.resolve_asset_graph()
     specs = {}
     for key in graph.get_all_asset_keys():
@@ -49,15 +24,15 @@ def test_asset_specs_snapshot() -> None:
             "backfill": (node.backfill_policy.policy_type.value, node.backfill_policy.max_partitions_per_run),
         }
     assert specs == {
-        name: {
-            "deps": deps,
+        a.name: {
+            "deps": sorted(a.upstream),
             "partitions": "videos",
-            "code_version": CODE_VERSIONS[name],
-            "group": group,
-            "pools": pools,
+            "code_version": a.code_version,
+            "group": GROUPS.get(a.tier, a.tier),
+            "pools": {a.pool} if a.pool else set(),
             "backfill": ("MULTI_RUN", 50),
         }
-        for name, (deps, group, pools) in EXPECTED.items()
+        for a in GRAPH
     }
     checks = sorted(k.to_user_string() for k in graph.asset_check_keys)
     assert checks == [
@@ -67,10 +42,38 @@ def test_asset_specs_snapshot() -> None:
     ]
 
 
+def test_the_table_is_a_pipeline() -> None:
+    """Upstream assets come earlier in the table (it is in pipeline order, so acyclic), outputs are unique, and
+    assets made by one step name each other and share a module."""
+    seen: set[str] = set()
+    outputs: list[str] = []
+    for a in GRAPH:
+        assert set(a.upstream) <= seen, a.name
+        seen.add(a.name)
+        outputs += a.outputs
+        for partner in a.made_with:
+            assert a.name in INFO[partner].made_with and INFO[partner].module == a.module
+    assert len(outputs) == len(set(outputs))
+    assert CPU_TIER_ASSETS == ("media_metadata", "audio", "scenes", "keyframes")
+    assert {a.tier for a in GRAPH} == {"cpu", "speech", "vision", "search"}
+
+
+def test_every_output_is_documented() -> None:
+    """The user docs list every asset and every file it writes."""
+    from tests.conftest import REPO_ROOT
+
+    outputs_doc = (REPO_ROOT / "docs" / "outputs.md").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    for a in GRAPH:
+        assert f"`{a.name}`" in readme, a.name
+        for name in a.outputs:
+            assert name in outputs_doc, (a.name, name)
+
+
 def test_jobs_sensors_and_resources() -> None:
     job = defs.resolve_job_def("process_media")
     assert job.partitions_def is not None and job.partitions_def.name == "videos"
-    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == set(EXPECTED)
+    assert {k.to_user_string() for k in job.asset_layer.executable_asset_keys} == set(ASSETS)
     cpu = defs.resolve_job_def("cpu_tier")
     assert {k.to_user_string() for k in cpu.asset_layer.executable_asset_keys} == {
         "media_metadata",
@@ -85,10 +88,9 @@ def test_jobs_sensors_and_resources() -> None:
     dg.Definitions.validate_loadable(defs)
 
 
-def test_the_plain_asset_graph_agrees_with_the_definitions() -> None:
-    """The CLI and the reprocessing schedule plan from media_assets.asset_graph: it must match Dagster's lineage."""
-    from media_assets.asset_graph import ASSETS, UPSTREAM
+def test_every_asset_module_gives_the_cli_a_summary() -> None:
+    from media_assets.assets import DEFINITIONS, SUMMARIES
 
-    assert set(ASSETS) == set(EXPECTED)
-    for name, (deps, _, _) in EXPECTED.items():
-        assert sorted(UPSTREAM.get(name, ())) == deps, name
+    assert set(DEFINITIONS) == set(ASSETS)
+    assert set(SUMMARIES) <= set(ASSETS)
+    assert {"scenes", "keyframes", "audio", "transcript", "diarization", "detections"} <= set(SUMMARIES)

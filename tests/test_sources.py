@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from media_assets.core.fingerprint import FULL_HASH_LIMIT, fingerprint_file, partition_key_for, sample_ranges
+from media_assets.core.store import LocalBackend, S3Backend
 from media_assets.sources import (
     DEFAULT_INCLUDE_GLOBS,
     SOURCE_NAME,
@@ -24,7 +25,6 @@ from media_assets.sources import (
     load_source,
     register_source,
 )
-from resources.media_store import LocalBackend, S3Backend
 from tests.s3_server import S3Server
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")

@@ -5,10 +5,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, load_media_info, source_path
+from media_assets.assets.common import asset_args, load_media_info, source_path
 from media_assets.assets.runner import require_ok, run_partitions
 from media_assets.core.audio import extract_audio
-from media_assets.version import CODE_VERSIONS
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
@@ -17,11 +16,7 @@ AUDIO_CHECK = "audio_duration_matches_container"
 
 
 @dg.asset(
-    partitions_def=PARTITIONS,
-    backfill_policy=BACKFILL_POLICY,
-    group_name=GROUP,
-    code_version=CODE_VERSIONS["audio"],
-    deps=["media_metadata"],
+    **asset_args("audio"),
     kinds={"python", "ffmpeg"},
     check_specs=[
         dg.AssetCheckSpec(
@@ -93,3 +88,16 @@ def audio(
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"checked_partitions": len(outcome.ok), "mismatches": dg.MetadataValue.json(check_failures)},
     )
+
+
+def audio_summary(store: MediaStore, key: str) -> list[str]:
+    doc = store.get_json(key, "audio.json")
+    if not doc.get("has_audio"):
+        return ["no audio"]
+    notes = [f"audio {doc['duration_s']:.1f}s"]
+    if doc.get("lost_s", 0) >= 0.05:
+        notes.append(f"lost {doc['lost_s']:.1f}s of audio")
+    return notes
+
+
+SUMMARIES = {"audio": audio_summary}

@@ -10,11 +10,10 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS
+from media_assets.assets.common import asset_args
 from media_assets.assets.runner import run_partitions
-from media_assets.assets.speakers import GROUP, NO_AUDIO, load_audio_json, model_metadata
+from media_assets.assets.speakers import NO_AUDIO, load_audio_json, model_metadata
 from media_assets.core.speech.audio_events import AudioEventsResult, load_wav_mono16k
-from media_assets.version import CODE_VERSIONS
 from resources.audio_tagger import AudioTagger
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
@@ -24,12 +23,7 @@ MAX_BATCHED_SAMPLES = 16000 * 3600 * 2  # audio held in memory for one shared in
 
 
 @dg.asset(
-    partitions_def=PARTITIONS,
-    backfill_policy=BACKFILL_POLICY,
-    group_name=GROUP,
-    pool="accelerator",
-    code_version=CODE_VERSIONS["audio_events"],
-    deps=["audio"],
+    **asset_args("audio_events"),
     kinds={"python", "onnx"},
     description="AudioSet events (YAMNet, 521 classes) with start, end, label, confidence and a coarse "
     "category (speech/music/laughter/applause/noise/silence/other), merged across adjacent windows.",
@@ -42,7 +36,7 @@ def audio_events(
     audio_tagger: AudioTagger,
 ):
     preset = processing.preset_name
-    hop_s = audio_tagger.hop_for(preset)
+    hop_s = audio_tagger.hop_for(processing.spec)
     prepared: dict[str, tuple[dict[str, Any], np.ndarray]] = {}
     batched: dict[str, AudioEventsResult] = {}
     held = 0
@@ -56,7 +50,7 @@ def audio_events(
         except Exception:
             continue
     if prepared:
-        tagger = audio_tagger.get_tagger(preset)
+        tagger = audio_tagger.get_tagger()
         results = tagger.tag_many(
             [wav for _, wav in prepared.values()],
             hop_s=hop_s,
@@ -74,7 +68,7 @@ def audio_events(
             return {"audio_events": {"dagster/uri": uri, "has_audio": False}}
         result = batched.pop(key, None)
         if result is None:
-            tagger = audio_tagger.get_tagger(preset)
+            tagger = audio_tagger.get_tagger()
             wav = load_wav_mono16k(media_store.fetch(key, "audio.wav"))
             result = tagger.tag(wav, hop_s=hop_s, threshold=audio_tagger.threshold, top_k=audio_tagger.top_k)
         result = result.shifted(float(audio.get("start_offset_s") or 0.0))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
+from media_assets.asset_graph import INFO
 from media_assets.core.probe import MediaInfo
 from media_assets.errors import SourceNotFoundError
 from media_assets.partitions import videos_partitions
@@ -17,21 +19,44 @@ from resources.media_store import MediaStore
 # BackfillPolicy is the documented way to batch partitions into one run; its beta notice is noise in every log.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
-GROUP = "cpu_tier"
+GROUPS = {"cpu": "cpu_tier"}  # Dagster group of each tier (the others are named like their tier)
 MAX_PARTITIONS_PER_RUN = int(os.environ.get("MEDIA_ASSETS_MAX_PARTITIONS_PER_RUN", "50"))
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
 PARTITIONS = videos_partitions
+
+
+def spec_args(name: str) -> dict[str, Any]:
+    """The table's facts about asset ``name`` (media_assets.asset_graph) as AssetSpec arguments."""
+    info = INFO[name]
+    return {
+        "group_name": GROUPS.get(info.tier, info.tier),
+        "code_version": info.code_version,
+        "deps": list(info.upstream),
+    }
+
+
+def asset_args(name: str) -> dict[str, Any]:
+    """Everything ``@dg.asset`` needs from the table for asset ``name``: partitions, backfill policy, group, code
+    version, upstream assets and pool. The decorator adds only what is the asset's own (kinds, description)."""
+    info = INFO[name]
+    return {
+        "name": name,
+        "partitions_def": PARTITIONS,
+        "backfill_policy": BACKFILL_POLICY,
+        "pool": info.pool,
+        **spec_args(name),
+    }
 
 
 def source_path(store: MediaStore, key: str) -> tuple[Path, str]:
     """Local path of the partition's media (downloaded once for S3 sources) and the URI it came from: the
     preferred URI, else the first other place where the same bytes were seen that still has them. A local file
     that now holds other bytes is skipped (its content is another partition's)."""
-    record = load_source(store.backend, key)
+    record = load_source(store, key)
     tried: list[str] = []
     for uri in record.candidates():
         try:
-            path = store.backend.fetch_source(uri)
+            path = store.fetch_source(uri)
         except SourceNotFoundError:
             tried.append(f"{uri} (missing)")
             continue

@@ -13,19 +13,17 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS
+from media_assets.assets.common import asset_args
 from media_assets.assets.runner import require_ok, run_partitions
 from media_assets.assets.visual import _preview_markdown
 from media_assets.core.vision.batching import FrameRef, PipelineResult
 from media_assets.core.vision.draw import contact_sheet
 from media_assets.core.vision.events import build_events
-from media_assets.version import CODE_VERSIONS
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.vision import VisionModels
 
-GROUP = "vision"
 POOL = "accelerator"
 CONTACT_SHEET = "detections/contact_sheet.jpg"
 MAX_TILES = 48
@@ -84,14 +82,8 @@ def _tile_refs(refs: list[FrameRef]) -> list[FrameRef]:
 
 
 @dg.asset(
-    name="detections",
-    partitions_def=PARTITIONS,
-    backfill_policy=BACKFILL_POLICY,
-    group_name=GROUP,
-    code_version=CODE_VERSIONS["detections"],
-    deps=["keyframes"],
+    **asset_args("detections"),
     kinds={"python", "onnx"},
-    pool=POOL,
     description="COCO objects, faces with 5 landmarks and on-screen text (OCR) on every keyframe and sample, "
     "in detections.json; text events and object tracks over time in events.json; a contact sheet with the "
     "boxes. Frames of all partitions of a run are batched through models loaded once.",
@@ -103,7 +95,7 @@ def detections(
     catalog: CatalogResource,
     vision: VisionModels,
 ):
-    preset = processing.preset_name
+    spec = processing.spec
     gathered: dict[str, list[FrameRef] | None] = {}
     problems: dict[str, Exception] = {}
     for key in context.partition_keys:
@@ -115,7 +107,7 @@ def detections(
     refs = [r for found in gathered.values() if found for r in found]
     result: PipelineResult | None = None
     if refs:
-        pipeline = vision.pipeline(preset)  # the models load here, once for the whole run
+        pipeline = vision.pipeline(spec)  # the models load here, once for the whole run
         tiles = {r for key, found in gathered.items() if found for r in _tile_refs(found)}
         result = pipeline.run(refs, lambda r: media_store.get_bytes(r.key, r.image), thumbnails_for=tiles)
         s = result.stats
@@ -136,7 +128,7 @@ def detections(
         "run_frames": result.stats.frames if result else 0,
         "run_vision_s": round(result.stats.wall_s, 3) if result else 0.0,
     }
-    blocks = vision.model_blocks(preset)
+    blocks = vision.model_blocks(spec)
     for name, block in blocks.items():
         if block:
             run_meta[f"model/{name}"] = f"{block['name']} @ {block['revision']}"
@@ -160,7 +152,7 @@ def detections(
             "mode": runtime.mode,
             "providers": list(runtime.providers),
             "model": blocks,
-            "params": vision.params(preset),
+            "params": vision.params(spec),
             "frames": [f.model_dump(mode="json") for f in frames],
         }
         tiles = [(f, result.thumbnails[r]) for r, f in zip(found, frames, strict=True) if r in result.thumbnails]
@@ -208,3 +200,13 @@ def detections(
 def _drop_sheet(store: MediaStore, key: str) -> None:
     if store.exists(key, CONTACT_SHEET):
         store.delete_prefix(key, CONTACT_SHEET)
+
+
+def detections_summary(store: MediaStore, key: str) -> list[str]:
+    doc = store.get_json(key, "events.json") if store.exists(key, "events.json") else {}
+    if not (doc.get("text_events") or doc.get("object_tracks")):
+        return []
+    return [f"{len(doc.get('object_tracks') or [])} object tracks, {len(doc.get('text_events') or [])} texts"]
+
+
+SUMMARIES = {"detections": detections_summary}

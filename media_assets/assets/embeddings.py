@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS
+from media_assets.assets.common import asset_args
 from media_assets.assets.runner import require_ok, run_partitions
 from media_assets.core.embed.documents import (
     TEXT_KINDS,
@@ -27,7 +27,6 @@ from media_assets.core.embed.text_embedder import TextEmbedder
 from media_assets.core.search.fulltext import TextDoc
 from media_assets.core.search.vector_store import VectorPoint, point_id
 from media_assets.sources import load_source
-from media_assets.version import CODE_VERSIONS
 from resources.catalog import CatalogResource
 from resources.embedders import ImageEmbedderResource, TextEmbedderResource
 from resources.fulltext import FulltextResource
@@ -35,7 +34,6 @@ from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.vector_store import VectorStoreResource
 
-GROUP = "search"
 INPUT_FILES = {
     "speaker_transcript": "speaker_transcript.json",
     "transcript": "transcript.json",
@@ -74,7 +72,7 @@ def read_inputs(store: MediaStore, key: str) -> tuple[PartitionInputs, list[str]
 
 def source_uri(store: MediaStore, key: str) -> str:
     try:
-        return load_source(store.backend, key).uri
+        return load_source(store, key).uri
     except Exception:  # the source record is optional for search
         return ""
 
@@ -155,12 +153,7 @@ def collection_names(vector_store: VectorStoreResource) -> dict[str, str]:
 
 
 @dg.asset(
-    partitions_def=PARTITIONS,
-    backfill_policy=BACKFILL_POLICY,
-    group_name=GROUP,
-    code_version=CODE_VERSIONS["embeddings"],
-    deps=["speaker_transcript", "detections", "scenes", "keyframes"],
-    pool="vector_store",
+    **asset_args("embeddings"),
     kinds={"python", "onnx"},
     description="Text embeddings of transcript segments, on-screen text and scene descriptions (plus keyframe "
     "image embeddings with a configured CLIP model) in the vector store, the same texts in the full-text index, "

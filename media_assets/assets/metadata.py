@@ -2,20 +2,16 @@
 
 import dagster as dg
 
-from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, source_path
+from media_assets.assets.common import asset_args, source_path
 from media_assets.assets.runner import catalog_for, run_partitions
 from media_assets.core.probe import probe
-from media_assets.version import CODE_VERSIONS
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
 
 @dg.asset(
-    partitions_def=PARTITIONS,
-    backfill_policy=BACKFILL_POLICY,
-    group_name=GROUP,
-    code_version=CODE_VERSIONS["media_metadata"],
+    **asset_args("media_metadata"),
     kinds={"python", "ffmpeg"},
     description="Container, duration and every stream (codec, size with rotation, fps, start time, audio "
     "format) of one media file. Written to <root>/<partition>/media_metadata.json.",

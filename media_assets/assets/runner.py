@@ -22,9 +22,9 @@ from typing import Any
 
 import dagster as dg
 
+from media_assets.asset_graph import CODE_VERSIONS, PACKAGE_VERSION
 from media_assets.core.catalog import Catalog, CatalogUnavailableError
 from media_assets.errors import MediaError
-from media_assets.version import CODE_VERSIONS, PACKAGE_VERSION
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
@@ -137,7 +137,7 @@ def run_partitions(
         elapsed = round(time.perf_counter() - started, 3)
         for asset in assets:
             if store.exists(key, f"errors/{asset}.json"):  # an earlier failure is superseded
-                store.backend.delete_prefix(key, f"errors/{asset}.json")
+                store.delete_prefix(key, f"errors/{asset}.json")
             meta = {
                 "status": "ok",
                 "elapsed_s": elapsed,

@@ -8,19 +8,17 @@ from typing import Any
 
 import dagster as dg
 
-from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS
+from media_assets.assets.common import asset_args
 from media_assets.assets.runner import UpstreamFailed, require_ok, run_partitions
 from media_assets.core.speech.audio_events import load_wav_mono16k
 from media_assets.core.speech.diarization_models import DiarizationResult, ModelInfo
 from media_assets.core.speech.rttm import format_rttm
 from media_assets.core.speech.speaker_align import SpeakerTranscript, align_speakers, to_markdown
-from media_assets.version import CODE_VERSIONS
 from resources.catalog import CatalogResource
 from resources.diarizer import OVERRIDE_NAME, Diarizer
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
-GROUP = "speech"
 NO_AUDIO = "no audio stream"
 
 
@@ -47,12 +45,7 @@ def model_metadata(model: ModelInfo | None) -> dict[str, Any]:
 
 
 @dg.asset(
-    partitions_def=PARTITIONS,
-    backfill_policy=BACKFILL_POLICY,
-    group_name=GROUP,
-    pool="accelerator",
-    code_version=CODE_VERSIONS["diarization"],
-    deps=["audio"],
+    **asset_args("diarization"),
     kinds={"python", "pytorch"},
     description="Who spoke when: diarization.json (speakers with speaking time, segments with confidence and "
     "overlap flags) and diarization.rttm, on the media timeline. Model loaded once per run.",
@@ -71,7 +64,7 @@ def diarization(
             uri = media_store.put_json(key, "diarization.json", result.to_json())
             media_store.put_bytes(key, "diarization.rttm", b"")
             return {"diarization": {"dagster/uri": uri, "has_audio": False}}
-        backend = diarizer.get_backend(processing.preset_name)
+        backend = diarizer.get_backend()
         override = media_store.get_json(key, OVERRIDE_NAME) if media_store.exists(key, OVERRIDE_NAME) else None
         count = diarizer.count(override)
         wav = load_wav_mono16k(media_store.fetch(key, "audio.wav"))
@@ -100,11 +93,7 @@ def diarization(
 
 
 @dg.asset(
-    partitions_def=PARTITIONS,
-    backfill_policy=BACKFILL_POLICY,
-    group_name=GROUP,
-    code_version=CODE_VERSIONS["speaker_transcript"],
-    deps=["transcript", "diarization"],
+    **asset_args("speaker_transcript"),
     kinds={"python"},
     description="Transcript words and segments labelled with speakers (segments split at speaker changes): "
     "speaker_transcript.json and a readable speaker_transcript.md.",
@@ -140,3 +129,11 @@ def speaker_transcript(
 
     run_partitions(context, ["speaker_transcript"], media_store, processing, work, catalog=catalog)
     return dg.MaterializeResult(asset_key="speaker_transcript")
+
+
+def diarization_summary(store: MediaStore, key: str) -> list[str]:
+    doc = store.get_json(key, "diarization.json")
+    return [f"{doc.get('num_speakers', 0)} speakers"] if doc.get("has_audio") else []
+
+
+SUMMARIES = {"diarization": diarization_summary}

@@ -13,19 +13,16 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS
+from media_assets.assets.common import asset_args
 from media_assets.assets.runner import catalog_for, require_ok, run_partitions
 from media_assets.core.timeline.fuse import fuse_timeline
 from media_assets.core.timeline.inputs import TimelineInputs, inputs_from_files, wanted_files
 from media_assets.core.timeline.render import render_swimlanes
 from media_assets.core.timeline.timeline_models import FusionParams, Timeline
-from media_assets.version import CODE_VERSIONS
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
-GROUP = "search"
-UPSTREAM = ["media_metadata", "scenes", "keyframes", "speaker_transcript", "diarization", "audio_events", "detections"]
 _DEFAULTS = FusionParams()
 
 
@@ -92,11 +89,7 @@ def timeline_metadata(timeline: Timeline) -> dict[str, object]:
 
 
 @dg.asset(
-    partitions_def=PARTITIONS,
-    backfill_policy=BACKFILL_POLICY,
-    group_name=GROUP,
-    code_version=CODE_VERSIONS["timeline"],
-    deps=UPSTREAM,
+    **asset_args("timeline"),
     kinds={"python", "parquet"},
     description="Every output fused on one time axis: events (scenes, speech, speaker turns, sounds, objects, "
     "faces, on-screen text), entities, relationships (face-speaker, text-speech, sound-in-scene), a per-scene "

@@ -9,17 +9,15 @@ from typing import Any
 
 import dagster as dg
 
-from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS
+from media_assets.assets.common import asset_args
 from media_assets.assets.runner import UpstreamFailed, require_ok, run_partitions
 from media_assets.core.speech.subtitles import to_srt, to_vtt
 from media_assets.core.speech.transcript_models import Transcript, no_audio_transcript
-from media_assets.version import CODE_VERSIONS
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from resources.whisper import WhisperResource
 
-GROUP = "speech"
 # Run-dependent fields kept out of transcript.json (so a re-run writes identical files) but put in metadata.
 TIMING_FIELDS = {"elapsed_s", "real_time_factor"}
 
@@ -58,12 +56,7 @@ def transcript_metadata(result: Transcript, preset: str) -> dict[str, Any]:
 
 
 @dg.asset(
-    pool="accelerator",
-    partitions_def=PARTITIONS,
-    backfill_policy=BACKFILL_POLICY,
-    group_name=GROUP,
-    code_version=CODE_VERSIONS["transcript"],
-    deps=["audio"],
+    **asset_args("transcript"),
     kinds={"python", "whisper"},
     description="Speech to text with faster-whisper over audio.wav: transcript.json (language, segments with "
     "confidence, word timestamps, dropped hallucinations, quality score) plus transcript.srt and transcript.vtt, "
@@ -76,7 +69,8 @@ def transcript(
     catalog: CatalogResource,
     whisper: WhisperResource,
 ):
-    preset = whisper.effective_preset(processing.preset_name)
+    spec = whisper.spec_for(processing.spec)
+    preset = spec.name
 
     def work(key: str) -> dict:
         require_ok(media_store, key, "audio")
@@ -92,7 +86,7 @@ def transcript(
             wav,
             start_offset_s=float(audio.get("start_offset_s") or 0.0),
             lost_s=float(audio.get("lost_s") or 0.0),
-            preset=preset,
+            spec=spec,
         )
         uri = media_store.put_json(key, "transcript.json", transcript_document(result))
         media_store.put_bytes(key, "transcript.srt", to_srt(result.segments).encode("utf-8"))
@@ -106,3 +100,14 @@ def transcript(
     run_partitions(context, ["transcript"], media_store, processing, work, catalog=catalog)
     context.log.info(f"whisper model load: {whisper.load_seconds:.2f}s for the run")
     return dg.MaterializeResult(asset_key="transcript")
+
+
+def transcript_summary(store: MediaStore, key: str) -> list[str]:
+    doc = store.get_json(key, "transcript.json")
+    if not doc.get("has_audio"):
+        return []
+    words = sum(len(seg.get("words") or []) for seg in doc.get("segments") or [])
+    return [f"{words} words ({doc.get('language') or '?'})"]
+
+
+SUMMARIES = {"transcript": transcript_summary}

@@ -9,10 +9,9 @@ from pathlib import Path
 import dagster as dg
 from PIL import Image
 
-from media_assets.assets.common import BACKFILL_POLICY, GROUP, PARTITIONS, load_media_info, source_path
+from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS, load_media_info, source_path, spec_args
 from media_assets.assets.runner import require_ok, run_partitions
 from media_assets.core.visual import analyze_video
-from media_assets.version import CODE_VERSIONS
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
@@ -63,18 +62,14 @@ def keyframe_problems(scenes: list[dict], keyframes: list[dict]) -> list[str]:
     specs=[
         dg.AssetSpec(
             "scenes",
-            deps=["media_metadata"],
-            group_name=GROUP,
-            code_version=CODE_VERSIONS["scenes"],
+            **spec_args("scenes"),
             kinds={"python", "ffmpeg"},
             description="Shots with cuts and fades to/from black (frame-exact, PTS timestamps) "
             "in scenes.json; black gaps are scenes of kind 'black'.",
         ),
         dg.AssetSpec(
             "keyframes",
-            deps=["media_metadata"],
-            group_name=GROUP,
-            code_version=CODE_VERSIONS["keyframes"],
+            **spec_args("keyframes"),
             kinds={"python", "ffmpeg"},
             description="Per-scene sharpest frame plus interval samples, dHash-deduplicated, as "
             "JPEGs with thumbnails and a contact sheet; keyframes.json lists them.",
@@ -138,18 +133,18 @@ def visual_pass(
             # images first, then the JSON that points at them: a reader never sees a list of missing files
             kf_dir = Path(tmp) / "keyframes"
             if kf_dir.exists():
-                media_store.backend.publish_dir(key, "keyframes", kf_dir, replace=True)
-            elif media_store.backend.list(key, "keyframes/"):
-                media_store.backend.delete_prefix(key, "keyframes/")
+                media_store.publish_dir(key, "keyframes", kf_dir, replace=True)
+            elif media_store.list(key, "keyframes/"):
+                media_store.delete_prefix(key, "keyframes/")
             sample_dir = Path(tmp) / "samples"
             if sample_dir.exists():
-                media_store.backend.publish_dir(key, "samples", sample_dir, replace=True)
-            elif media_store.backend.list(key, "samples/"):
-                media_store.backend.delete_prefix(key, "samples/")
+                media_store.publish_dir(key, "samples", sample_dir, replace=True)
+            elif media_store.list(key, "samples/"):
+                media_store.delete_prefix(key, "samples/")
         if samples_doc is not None:
             media_store.put_json(key, "samples.json", samples_doc)
         elif media_store.exists(key, "samples.json"):
-            media_store.backend.delete_prefix(key, "samples.json")
+            media_store.delete_prefix(key, "samples.json")
         s_uri = media_store.put_json(key, "scenes.json", scenes_doc)
         k_uri = media_store.put_json(key, "keyframes.json", kf_doc)
         tp = tiling_problems(scenes_doc["scenes"], result.decode.frames_total, result.video.duration_s)
@@ -201,3 +196,23 @@ def visual_pass(
         passed=not inside,
         metadata={"checked_partitions": len(outcome.ok), "problems": dg.MetadataValue.json(inside)},
     )
+
+
+def scenes_summary(store: MediaStore, key: str) -> list[str]:
+    doc = store.get_json(key, "scenes.json")
+    if not doc.get("has_video"):
+        return ["no video"]
+    cuts = sum(1 for t in doc["transitions"] if t["kind"] == "cut")
+    notes = [f"{len(doc['scenes'])} scenes, {cuts} cuts"]
+    lost = doc["decode"].get("lost_s", 0)
+    if lost >= 0.05:
+        notes.append(f"lost {lost:.1f}s of video")
+    return notes
+
+
+def keyframes_summary(store: MediaStore, key: str) -> list[str]:
+    doc = store.get_json(key, "keyframes.json")
+    return [f"{len(doc['keyframes'])} keyframes"] if doc.get("has_video") else []
+
+
+SUMMARIES = {"scenes": scenes_summary, "keyframes": keyframes_summary}

@@ -17,7 +17,7 @@ def register(store: MediaStore, media_dir: Path, rels: list[str]) -> list[str]:
     keys = []
     for rel in rels:
         rec = describe_local(media_dir / rel)
-        register_source(store.backend, rec)
+        register_source(store, rec)
         keys.append(rec.key)
     return keys
 

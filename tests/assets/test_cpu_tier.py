@@ -102,7 +102,7 @@ def test_rerun_is_idempotent(tmp_path: Path, media_dir: Path) -> None:
     copy = tmp_path / "same bytes, other name ☃.mp4"
     shutil.copyfile(media_dir / INPUTS[0], copy)
     assert describe_local(copy).key == keys[0]
-    assert register_source(store.backend, describe_local(copy)) is False
+    assert register_source(store, describe_local(copy)) is False
 
 
 @pytest.mark.parametrize("rel", ["formats/jfk_mulaw8k.wav", "formats/bbb_seg_hevc_aac.mkv"])

@@ -106,7 +106,7 @@ def test_one_run_over_many_partitions(pipeline_run) -> None:
         meta = mats[key]
         assert meta["status"] == "ok"
         # the three models were loaded once for the whole run, not once per partition
-        assert meta["models_loaded"] == 3 and meta["model_load_s"] > 0
+        assert meta["models_loaded"] + meta["models_reused"] == 3  # each model once, or from the process
         assert meta["mode"] == "cpu_only" and "CPUExecutionProvider" in meta["providers"]
         assert meta["media_assets/code_version"] and meta["media_assets/preset"] == "balanced"
         assert meta["model/objects"].startswith("coco_centernet_mbv3 @ ")

@@ -106,7 +106,7 @@ def env(tmp_path: Path, media_dir: Path, truth: dict) -> dict:
     keys = {}
     for rel in (VIDEO, AUDIO, SILENT, BROKEN):
         rec = describe_local(media_dir / rel)
-        register_source(store.backend, rec)
+        register_source(store, rec)
         keys[rel] = rec.key
     jfk = truth["speech"]["speech/jfk.flac"]["reference_text"]
     for name, data in _jfk_outputs(jfk).items():

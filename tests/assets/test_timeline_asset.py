@@ -9,13 +9,16 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from PIL import Image
 
+from media_assets.asset_graph import INFO
 from media_assets.assets.common import PARTITIONS
-from media_assets.assets.timeline import UPSTREAM, timeline
+from media_assets.assets.timeline import timeline
 from media_assets.core.timeline.timeline_models import Timeline
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 from tests.core.timeline.synthetic import synthetic_outputs
+
+UPSTREAM = INFO["timeline"].upstream
 
 WITH_AUDIO = "aaaaaaaaaaaaaaaa"
 NO_AUDIO = "bbbbbbbbbbbbbbbb"
@@ -81,12 +84,12 @@ def test_outputs_with_audio(run) -> None:
     tl = Timeline.model_validate(store.get_json(WITH_AUDIO, "timeline.json"))
     assert tl.counts() == meta["event_counts"] and tl.video.source == f"/media/{WITH_AUDIO}.mp4"
     assert sum(len(v.words) for v in tl.scenes) > 0
-    path = store.backend.path(WITH_AUDIO, "timeline.parquet")
+    path = store.fetch(WITH_AUDIO, "timeline.parquet")
     df = pd.read_parquet(path)
     assert len(df) == len(tl.events) and set(df["partition"]) == {WITH_AUDIO}
     n = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?) WHERE type = 'speech'", [str(path)]).fetchone()
     assert n[0] == meta["event_counts"]["speech"]
-    with Image.open(store.backend.path(WITH_AUDIO, "timeline.png")) as im:
+    with Image.open(store.fetch(WITH_AUDIO, "timeline.png")) as im:
         assert im.format == "PNG" and im.width == 1600
 
 

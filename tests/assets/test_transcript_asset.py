@@ -10,6 +10,7 @@ import pytest
 
 from media_assets.assets import CPU_TIER
 from media_assets.assets.transcript import transcript
+from media_assets.core import model_cache
 from media_assets.core.speech.wer import wer
 from resources import whisper as whisper_resource
 from resources.catalog import CatalogResource
@@ -38,6 +39,7 @@ def load_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(whisper_resource, "load_whisper", counting)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model_cache.clear()
     return calls
 
 
@@ -104,4 +106,4 @@ def test_transcript_asset_multi_partition(tmp_path: Path, media_dir: Path, truth
     assert again.success
     after = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.glob("*/transcript.*")}
     assert before == after
-    assert load_calls == ["base", "base"]  # one load per run
+    assert load_calls == ["base"]  # one load per process: the second run reuses the model

@@ -9,12 +9,14 @@ import dagster as dg
 import onnxruntime as ort
 import pytest
 
+from media_assets.core import model_cache
 from media_assets.core.vision.objects import ENV_OBJECT_MODEL
 from media_assets.core.vision.onnx_runtime import ModelLoadError
 from resources.vision import FacesConfig, ObjectsConfig, OcrConfig, VisionModels
 
 
 def test_models_load_on_first_use_and_only_once() -> None:
+    model_cache.clear()
     with dg.build_resources({"vision": VisionModels(mode="cpu_only", batch_size=4)}) as res:
         vision: VisionModels = res.vision
         assert vision.load_report()["models_loaded"] == 0  # nothing loads before it is needed
@@ -27,15 +29,19 @@ def test_models_load_on_first_use_and_only_once() -> None:
         blocks = vision.model_blocks("fast")
         assert blocks["objects"]["name"] == "coco_centernet_mbv3" and blocks["objects"]["preset"] == "fast"
         assert blocks["faces"]["device"] == "cpu" and blocks["ocr"]["revision"].startswith("rapidocr 3.10.0")
-    with dg.build_resources({"vision": VisionModels(mode="cpu_only")}) as res:
-        assert res.vision.load_report()["models_loaded"] == 0  # a new run starts from scratch
+    with dg.build_resources({"vision": VisionModels(mode="cpu_only", batch_size=4)}) as res:
+        assert res.vision.load_report()["models_loaded"] == 0  # a new run starts with nothing in use ...
+        again = res.vision.pipeline("fast")
+        report = res.vision.load_report()
+        assert report["models_loaded"] == 0 and report["models_reused"] == 3  # ... and the process's models
+        assert again.ocr is first.ocr
 
 
 def test_disabled_models_are_not_loaded() -> None:
     vision = VisionModels(faces=FacesConfig(enabled=False), ocr=OcrConfig(enabled=False), mode="cpu_only")
     pipe = vision.pipeline()
     assert pipe.faces is None and pipe.ocr is None and pipe.objects is not None
-    assert vision.load_report()["models_loaded"] == 1
+    assert len(vision.load_report()["loads"]) == 1
     assert vision.model_blocks()["faces"] is None
 
 

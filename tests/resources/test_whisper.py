@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from media_assets.core import model_cache
 from media_assets.core.audio import extract_audio
+from media_assets.core.presets import PRESETS
 from media_assets.core.speech import whisper_loader
 from media_assets.core.speech.wer import wer
 from media_assets.core.speech.whisper_loader import (
@@ -20,7 +22,7 @@ from media_assets.core.speech.whisper_loader import (
     supported_compute_type,
 )
 from resources import whisper as whisper_resource
-from resources.whisper import PRESETS, WhisperResource, auto_workers
+from resources.whisper import WhisperResource, auto_workers
 
 
 @pytest.fixture(autouse=True)
@@ -100,30 +102,29 @@ def test_device_and_compute_type() -> None:
 # resource
 
 
-def test_presets_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MEDIA_ASSETS_PRESET", raising=False)
+def test_presets_and_overrides() -> None:
     r = WhisperResource(device="cpu")
-    assert r.effective_preset() == "balanced"
-    assert r.effective_preset("fast") == "fast"
-    monkeypatch.setenv("MEDIA_ASSETS_PRESET", "accurate")
-    assert r.effective_preset() == "accurate"
-    assert WhisperResource(preset="fast").effective_preset("accurate") == "fast"
-    with pytest.raises(ValueError, match="unknown preset"):
-        WhisperResource(preset="ultra").effective_preset()
+    assert r.spec_for().name == "balanced"  # the default preset
+    assert r.spec_for(PRESETS["fast"]).name == "fast"  # the run's preset
+    assert WhisperResource(preset="fast").spec_for(PRESETS["accurate"]).name == "fast"  # the resource's own wins
+    with pytest.raises(ValueError, match="unknown preset 'ultra'; choose one of fast, balanced, accurate"):
+        WhisperResource(preset="ultra").spec_for()
 
-    balanced = r.params("balanced")
-    assert balanced.batched and balanced.beam_size == PRESETS["balanced"]["beam_size"]
-    accurate = r.params("accurate")
+    balanced = r.params(PRESETS["balanced"])
+    assert balanced.batched and balanced.beam_size == PRESETS["balanced"].whisper.beam_size
+    accurate = r.params(PRESETS["accurate"])
     assert not accurate.batched and accurate.beam_size == 5 and len(accurate.temperatures) > 1
-    assert r.wanted_compute_type("accurate") == "float32" and r.wanted_compute_type("fast") == "int8"
-    assert r.model_name("fast") == "tiny.en" and r.model_name("balanced") == "base"
+    assert r.wanted_compute_type(PRESETS["accurate"]) == "float32"
+    assert r.wanted_compute_type(PRESETS["fast"]) == "int8"
+    assert r.model_name(PRESETS["fast"]) == "tiny.en" and r.model_name(PRESETS["balanced"]) == "base"
 
     custom = WhisperResource(
         device="cpu", model="/models/x", compute_type="float32", beam_size=2, batched=False, vad_threshold=0.6
     )
-    p = custom.params("balanced")
+    p = custom.params(PRESETS["balanced"])
     assert (p.beam_size, p.batched, p.vad_threshold) == (2, False, 0.6)
-    assert custom.model_name("fast") == "/models/x" and custom.wanted_compute_type("fast") == "float32"
+    assert custom.model_name(PRESETS["fast"]) == "/models/x"
+    assert custom.wanted_compute_type(PRESETS["fast"]) == "float32"
     assert auto_workers(2) == 1 and auto_workers(8) == 4
 
 
@@ -139,10 +140,12 @@ def test_fast_preset_transcribes_english_without_language_detection(
 
     monkeypatch.setattr(whisper_resource, "load_whisper", counting)
     wav = Path(extract_audio(media_dir / "speech/jfk.flac", tmp_path / "jfk.wav").path)
+    model_cache.clear()
     r = WhisperResource(preset="fast", device="cpu", cpu_threads=2)
-    first = r.transcribe(wav)
-    second = r.transcribe(wav, start_offset_s=2.0)
-    assert calls == ["tiny.en"]  # loaded once, reused
+    spec = r.spec_for()
+    first = r.transcribe(wav, spec=spec)
+    second = WhisperResource(preset="fast", device="cpu", cpu_threads=2).transcribe(wav, spec=spec, start_offset_s=2.0)
+    assert calls == ["tiny.en"]  # loaded once per process, reused by another resource too
     assert first.model["name"] == "tiny.en" and first.model["preset"] == "fast"
     assert first.model["revision"] == PACKAGED["tiny.en"].sha256[:12] and first.model["multilingual"] is False
     assert first.language == "en" and first.language_detected is False and first.language_probability is None
@@ -153,7 +156,7 @@ def test_fast_preset_transcribes_english_without_language_detection(
 def test_unloadable_model_through_the_resource(tmp_path: Path) -> None:
     r = WhisperResource(model=str(tmp_path / "missing-model"), device="cpu", model_cache_dir=str(tmp_path))
     with pytest.raises(ModelLoadError, match="missing-model"):
-        r.loaded()
+        r.loaded(r.spec_for())
 
 
 def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,10 +8,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from media_assets.asset_graph import ASSETS
+from media_assets.asset_graph import ASSETS, CODE_VERSIONS
 from media_assets.definitions import defs, process_media_job
 from media_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
-from media_assets.version import CODE_VERSIONS
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from sensors.reprocess import build_reprocess_schedule
