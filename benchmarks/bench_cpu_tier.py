@@ -37,7 +37,7 @@ import common
 from cpu_tier import run_cpu_tier
 from scenedetect import ContentDetector, detect
 
-from media_assets.core.visual import analyze_video
+from media_assets.core.scenes_keyframes import analyze_video
 
 TARGET_PSD_OVER_OURS = 2.0
 TARGET_OURS_OVER_FLOOR = 1.5

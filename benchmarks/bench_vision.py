@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/bench_vision.py [--reps 1] [--videos 20] [--no-dagster]
 
 Inputs: 20 video files of the shared media (video/, formats/ and the broken files that still decode); their
-keyframes come from ``media_assets.core.visual.analyze_video`` (cached in benchmarks/.cache/vision_keyframes/).
+keyframes come from ``media_assets.core.scenes_keyframes.analyze_video`` (cached in
+benchmarks/.cache/vision_keyframes/).
 Models load once, before any timing (their load times are reported).
 
 - per model: ms per image at batch 1 (one call per image) and at batch 32 (one call), on the same 32 keyframes,
@@ -71,7 +72,7 @@ KF_CACHE = common.CACHE_DIR / "vision_keyframes"
 
 def keyframes_of(rel: str) -> Path:
     """The visual pass's output folder for ``rel`` (keyframes.json + keyframes/), made once."""
-    from media_assets.core.visual import analyze_video
+    from media_assets.core.scenes_keyframes import analyze_video
 
     out = KF_CACHE / rel.replace("/", "__")
     if (out / "keyframes.json").exists():

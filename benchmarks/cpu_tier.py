@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from media_assets.core.probe import probe
-from media_assets.core.visual import analyze_video
+from media_assets.core.scenes_keyframes import analyze_video
 
 try:  # being written concurrently; the benchmarks report it missing instead of crashing at import
     from media_assets.core.audio import extract_audio

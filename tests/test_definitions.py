@@ -94,3 +94,15 @@ def test_every_asset_module_gives_the_cli_a_summary() -> None:
     assert set(DEFINITIONS) == set(ASSETS)
     assert set(SUMMARIES) <= set(ASSETS)
     assert {"scenes", "keyframes", "audio", "transcript", "diarization", "detections"} <= set(SUMMARIES)
+
+
+def test_one_opencv_distribution() -> None:
+    """opencv-python and opencv-python-headless both write cv2/; setup keeps only the headless one."""
+    import importlib.metadata
+
+    import cv2
+
+    installed = {d.metadata["Name"].lower() for d in importlib.metadata.distributions()}
+    opencvs = sorted(n for n in installed if n.startswith("opencv-"))
+    assert opencvs == ["opencv-python-headless"], opencvs
+    assert importlib.metadata.version("opencv-python-headless").startswith(cv2.__version__)  # 5.1.0 of 5.1.0.95

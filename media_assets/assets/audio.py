@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from media_assets.assets.common import asset_args, load_media_info, source_path
+from media_assets.assets.common import NO_AUDIO, asset_args, load_media_info, source_path
 from media_assets.assets.runner import require_ok, run_partitions
 from media_assets.core.audio import extract_audio
 from resources.catalog import CatalogResource
@@ -42,7 +42,7 @@ def audio(
         require_ok(media_store, key, "media_metadata")
         info = load_media_info(media_store, key)
         if not info.has_audio:
-            out = media_store.put_json(key, "audio.json", {"has_audio": False, "reason": "no audio stream"})
+            out = media_store.put_json(key, "audio.json", {"has_audio": False, "reason": NO_AUDIO})
             return {"audio": {"dagster/uri": out, "has_audio": False}}
         path, _ = source_path(media_store, key)
         with tempfile.TemporaryDirectory(prefix="media-assets-audio-") as tmp:

@@ -10,10 +10,10 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from media_assets.assets.common import asset_args
+from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, model_metadata
 from media_assets.assets.runner import run_partitions
-from media_assets.assets.speakers import NO_AUDIO, load_audio_json, model_metadata
-from media_assets.core.speech.audio_events import AudioEventsResult, load_wav_mono16k
+from media_assets.core.audio import load_wav_mono16k
+from media_assets.core.speech.audio_events import AudioEventsResult
 from resources.audio_tagger import AudioTagger
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from PIL import Image
 
 from media_assets.asset_graph import INFO
+from media_assets.assets.runner import UpstreamFailed, require_ok
+from media_assets.core.errors import SourceNotFoundError
 from media_assets.core.probe import MediaInfo
-from media_assets.errors import SourceNotFoundError
+from media_assets.core.speech.diarization_models import ModelInfo
 from media_assets.partitions import videos_partitions
 from media_assets.sources import describe_local, load_source
 from resources.media_store import MediaStore
@@ -23,6 +28,7 @@ GROUPS = {"cpu": "cpu_tier"}  # Dagster group of each tier (the others are named
 MAX_PARTITIONS_PER_RUN = int(os.environ.get("MEDIA_ASSETS_MAX_PARTITIONS_PER_RUN", "50"))
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
 PARTITIONS = videos_partitions
+NO_AUDIO = "no audio stream"  # the reason recorded for inputs without audio
 
 
 def spec_args(name: str) -> dict[str, Any]:
@@ -77,3 +83,35 @@ def _same_bytes(path: Path, fingerprint: str) -> bool:
 
 def load_media_info(store: MediaStore, key: str) -> MediaInfo:
     return MediaInfo.model_validate(store.get_json(key, "media_metadata.json"))
+
+
+def load_audio_json(store: MediaStore, key: str) -> dict[str, Any]:
+    """``audio.json`` of the partition (UpstreamFailed if the audio asset failed for it)."""
+    require_ok(store, key, "audio")
+    if not store.exists(key, "audio.json"):
+        raise UpstreamFailed(key, "audio", {"problem": "audio.json not found (materialize audio first)"})
+    return store.get_json(key, "audio.json")
+
+
+def model_metadata(model: ModelInfo | None) -> dict[str, Any]:
+    """Provenance fields recorded on every materialization."""
+    if model is None:
+        return {}
+    return {
+        "model": model.name,
+        "model_path": model.path,
+        "model_revision": model.revision,
+        "backend": model.backend,
+        "device": model.device,
+        "compute_type": model.compute_type,
+    }
+
+
+def preview_markdown(path: Path, max_side: int = 900) -> str:
+    """The contact sheet as an inline image, so the UI shows it on the materialization."""
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        im.thumbnail((max_side, max_side))
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=70)
+    return f"![contact sheet](data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode()})"

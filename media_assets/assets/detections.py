@@ -13,9 +13,8 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from media_assets.assets.common import asset_args
+from media_assets.assets.common import asset_args, preview_markdown
 from media_assets.assets.runner import require_ok, run_partitions
-from media_assets.assets.visual import _preview_markdown
 from media_assets.core.vision.batching import FrameRef, PipelineResult
 from media_assets.core.vision.draw import contact_sheet
 from media_assets.core.vision.events import build_events
@@ -162,7 +161,7 @@ def detections(
             sheet = contact_sheet(tiles, Path(tmp) / "contact_sheet.jpg")
             if sheet is not None:
                 media_store.put_file(key, CONTACT_SHEET, sheet)
-                preview = _preview_markdown(sheet)
+                preview = preview_markdown(sheet)
                 doc["contact_sheet"] = CONTACT_SHEET
             else:
                 _drop_sheet(media_store, key)

@@ -24,7 +24,7 @@ import dagster as dg
 
 from media_assets.asset_graph import CODE_VERSIONS, PACKAGE_VERSION
 from media_assets.core.catalog import Catalog, CatalogUnavailableError
-from media_assets.errors import MediaError
+from media_assets.core.errors import MediaError
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings

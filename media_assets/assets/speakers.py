@@ -8,40 +8,16 @@ from typing import Any
 
 import dagster as dg
 
-from media_assets.assets.common import asset_args
+from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, model_metadata
 from media_assets.assets.runner import UpstreamFailed, require_ok, run_partitions
-from media_assets.core.speech.audio_events import load_wav_mono16k
-from media_assets.core.speech.diarization_models import DiarizationResult, ModelInfo
+from media_assets.core.audio import load_wav_mono16k
+from media_assets.core.speech.diarization_models import DiarizationResult
 from media_assets.core.speech.rttm import format_rttm
 from media_assets.core.speech.speaker_align import SpeakerTranscript, align_speakers, to_markdown
 from resources.catalog import CatalogResource
 from resources.diarizer import OVERRIDE_NAME, Diarizer
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
-
-NO_AUDIO = "no audio stream"
-
-
-def load_audio_json(store: MediaStore, key: str) -> dict[str, Any]:
-    """``audio.json`` of the partition (UpstreamFailed if the audio asset failed for it)."""
-    require_ok(store, key, "audio")
-    if not store.exists(key, "audio.json"):
-        raise UpstreamFailed(key, "audio", {"problem": "audio.json not found (materialize audio first)"})
-    return store.get_json(key, "audio.json")
-
-
-def model_metadata(model: ModelInfo | None) -> dict[str, Any]:
-    """Provenance fields recorded on every materialization."""
-    if model is None:
-        return {}
-    return {
-        "model": model.name,
-        "model_path": model.path,
-        "model_revision": model.revision,
-        "backend": model.backend,
-        "device": model.device,
-        "compute_type": model.compute_type,
-    }
 
 
 @dg.asset(

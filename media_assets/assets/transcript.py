@@ -9,8 +9,8 @@ from typing import Any
 
 import dagster as dg
 
-from media_assets.assets.common import asset_args
-from media_assets.assets.runner import UpstreamFailed, require_ok, run_partitions
+from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json
+from media_assets.assets.runner import run_partitions
 from media_assets.core.speech.subtitles import to_srt, to_vtt
 from media_assets.core.speech.transcript_models import Transcript, no_audio_transcript
 from resources.catalog import CatalogResource
@@ -73,12 +73,9 @@ def transcript(
     preset = spec.name
 
     def work(key: str) -> dict:
-        require_ok(media_store, key, "audio")
-        if not media_store.exists(key, "audio.json"):
-            raise UpstreamFailed(key, "audio", {"problem": "audio.json not found (materialize audio first)"})
-        audio = media_store.get_json(key, "audio.json")
+        audio = load_audio_json(media_store, key)
         if not audio.get("has_audio"):
-            doc = no_audio_transcript(audio.get("reason") or "no audio stream")
+            doc = no_audio_transcript(audio.get("reason") or NO_AUDIO)
             uri = media_store.put_json(key, "transcript.json", doc)
             return {"transcript": {"dagster/uri": uri, "has_audio": False, "whisper_preset": preset}}
         wav = media_store.fetch(key, audio.get("path") or "audio.wav")

@@ -1,33 +1,27 @@
-"""``scenes`` and ``keyframes``: both from one decode of the video (``media_assets.core.visual``)."""
+"""``scenes`` and ``keyframes``: both from one decode of the video (``media_assets.core.scenes_keyframes``)."""
 
-import base64
-import io
 import itertools
 import tempfile
 from pathlib import Path
 
 import dagster as dg
-from PIL import Image
 
-from media_assets.assets.common import BACKFILL_POLICY, PARTITIONS, load_media_info, source_path, spec_args
+from media_assets.assets.common import (
+    BACKFILL_POLICY,
+    PARTITIONS,
+    load_media_info,
+    preview_markdown,
+    source_path,
+    spec_args,
+)
 from media_assets.assets.runner import require_ok, run_partitions
-from media_assets.core.visual import analyze_video
+from media_assets.core.scenes_keyframes import analyze_video
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
 
 SCENES_CHECK = "scenes_tile_the_video"
 KEYFRAMES_CHECK = "keyframes_inside_their_scene"
-
-
-def _preview_markdown(path: Path, max_side: int = 900) -> str:
-    """The contact sheet as an inline image, so the UI shows it on the materialization."""
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        im.thumbnail((max_side, max_side))
-        buf = io.BytesIO()
-        im.save(buf, format="JPEG", quality=70)
-    return f"![contact sheet](data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode()})"
 
 
 def tiling_problems(scenes: list[dict], frames_total: int, duration_s: float) -> list[str]:
@@ -129,7 +123,7 @@ def visual_pass(
                     "sample_fps": params.sample_fps,
                     "samples": [x.model_dump(mode="json") for x in result.samples],
                 }
-            preview = _preview_markdown(Path(tmp) / result.contact_sheet) if result.contact_sheet else None
+            preview = preview_markdown(Path(tmp) / result.contact_sheet) if result.contact_sheet else None
             # images first, then the JSON that points at them: a reader never sees a list of missing files
             kf_dir = Path(tmp) / "keyframes"
             if kf_dir.exists():

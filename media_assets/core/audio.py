@@ -40,20 +40,22 @@ import av
 import av.filter
 import numpy as np
 from av.audio.frame import AudioFrame
-from av.container import OutputContainer
+from av.audio.stream import AudioStream
+from av.container import InputContainer, OutputContainer
 from pydantic import BaseModel, ConfigDict
 
-from media_assets.core.limits import Limits
-from media_assets.core.probe import MediaInfo, ffmpeg_log_capture, open_container, probe
-from media_assets.errors import (
+from media_assets.core.errors import (
     CorruptedMediaError,
     DurationTooLongError,
     NoAudioStreamError,
     UnsupportedFormatError,
 )
+from media_assets.core.limits import Limits
+from media_assets.core.probe import MediaInfo, ffmpeg_log_capture, open_container, probe
 
 StorageFormat = Literal["flac", "m4a", "mp3"]
 
+ML_SAMPLE_RATE = 16000  # what the speech and audio-event models read (load_wav_mono16k)
 GAP_TOLERANCE_S = 0.1
 GAP_TOLERANCE_AFTER_ERROR_S = 0.005
 MAX_DECODE_ERRORS_KEPT = 20
@@ -345,6 +347,18 @@ def _short_error(where: float | None, exc: Exception, logs: list[tuple[int, str,
     return (at + msg)[:200]
 
 
+def _storage_format(storage_format: StorageFormat | None, storage_path: str | Path | None) -> StorageFormat | None:
+    """The storage format asked for, else the one ``storage_path``'s extension names (ValueError if unknown)."""
+    if storage_format is None and storage_path is not None:
+        suffix = Path(storage_path).suffix.lower().lstrip(".")
+        if suffix not in _STORAGE:
+            raise ValueError(f"cannot tell the storage format from {storage_path!r}; pass storage_format")
+        storage_format = suffix  # type: ignore[assignment]
+    if storage_format is not None and storage_format not in _STORAGE:
+        raise ValueError(f"storage_format must be one of {sorted(_STORAGE)}, got {storage_format!r}")
+    return storage_format
+
+
 def extract_audio(
     src: str | Path,
     dst_wav: str | Path,
@@ -365,13 +379,7 @@ def extract_audio(
     """
     if channels not in DEFAULT_LAYOUTS:
         raise ValueError(f"channels must be 1..8, got {channels}")
-    if storage_format is None and storage_path is not None:
-        suffix = Path(storage_path).suffix.lower().lstrip(".")
-        if suffix not in _STORAGE:
-            raise ValueError(f"cannot tell the storage format from {storage_path!r}; pass storage_format")
-        storage_format = suffix  # type: ignore[assignment]
-    if storage_format is not None and storage_format not in _STORAGE:
-        raise ValueError(f"storage_format must be one of {sorted(_STORAGE)}, got {storage_format!r}")
+    storage_format = _storage_format(storage_format, storage_path)
     src_s = os.fspath(src)
     info = probe(src_s, limits)
     a = info.audio
@@ -402,7 +410,10 @@ def extract_audio(
     wav_out = _AtomicFile(dst)
     store_out = _AtomicFile(store_dst) if store_dst is not None else None
     try:
-        result = _extract(info, src_s, wav_out, store_out, storage_format, sample_rate, channels, target_layout, loud)
+        extraction = _Extraction(
+            info, src_s, wav_out, store_out, storage_format, sample_rate, channels, target_layout, loud
+        )
+        result = extraction.run()
         wav_out.commit()
         if store_out is not None:
             store_out.commit()
@@ -414,116 +425,96 @@ def extract_audio(
     return result
 
 
-def _extract(
-    info: MediaInfo,
-    src: str,
-    wav_out: _AtomicFile,
-    store_out: _AtomicFile | None,
-    storage_format: StorageFormat | None,
-    rate: int,
-    channels: int,
-    target_layout: str,
-    loud: LoudnormSettings | None,
-) -> AudioResult:
-    a = info.audio
-    assert a is not None
-    store: _StorageWriter | None = None
-    errors: list[str] = []
-    error_count = 0
-    written = 0  # output samples (per channel)
-    decoded_src = 0.0  # seconds of real source audio pushed
-    pos_s = 0.0  # seconds of source audio pushed (real + silence - trimmed), relative to t0
-    gap_filled = 0.0
-    trimmed = 0.0
-    layout_assumed = False
-    converter: _Converter | None = None
-    measured: dict[str, float] | None = None
+class _Extraction:
+    """One ``extract_audio`` run: decode the audio stream, keep it aligned with its timestamps, convert it and
+    write the WAV (and the storage copy), counting what the AudioResult reports.
 
-    with contextlib.ExitStack() as cleanup:
-        raw = cleanup.enter_context(open(wav_out.tmp, "wb"))
-        wav = cleanup.enter_context(wave.open(raw, "wb"))
-        container = cleanup.enter_context(open_container(src))
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        if store_out is not None and storage_format is not None:
-            store = _StorageWriter(store_out.tmp, storage_format, rate, target_layout)
-            cleanup.callback(store.abort)  # no-op after a successful close()
+    Alignment: ``t0`` is the source PTS of WAV sample 0 and ``pos_s`` the seconds of source audio pushed so
+    far (real + silence - trimmed) relative to it; a frame whose PTS drifts from ``pos_s`` beyond the
+    tolerance gets silence before it or loses its overlapping head.
+    """
 
-        stream = container.streams[a.index]
+    def __init__(
+        self,
+        info: MediaInfo,
+        src: str,
+        wav_out: _AtomicFile,
+        store_out: _AtomicFile | None,
+        storage_format: StorageFormat | None,
+        rate: int,
+        channels: int,
+        target_layout: str,
+        loud: LoudnormSettings | None,
+    ) -> None:
+        a = info.audio
+        assert a is not None
+        self.info = info
+        self.a = a
+        self.src = src
+        self.wav_out = wav_out
+        self.store_out = store_out
+        self.storage_format = storage_format
+        self.rate = rate
+        self.channels = channels
+        self.target_layout = target_layout
+        self.loud = loud
+        self.wav: wave.Wave_write | None = None
+        self.store: _StorageWriter | None = None
+        self.converter: _Converter | None = None
+        self.measured: dict[str, float] | None = None
+        self.errors: list[str] = []
+        self.error_count = 0
+        self.after_error = False  # the last thing that happened was a decode error
+        self.written = 0  # output samples (per channel)
+        self.decoded_src = 0.0  # seconds of real source audio pushed
+        self.pos_s = 0.0  # seconds of source audio pushed (real + silence - trimmed), relative to t0
+        self.t0: Fraction | None = None
+        self.gap_filled = 0.0
+        self.trimmed = 0.0
+        self.layout_assumed = False
+        self.source_layout: str | None = None
+
+    def run(self) -> AudioResult:
+        with contextlib.ExitStack() as cleanup:
+            raw = cleanup.enter_context(open(self.wav_out.tmp, "wb"))
+            wav = cleanup.enter_context(wave.open(raw, "wb"))
+            container = cleanup.enter_context(open_container(self.src))
+            wav.setnchannels(self.channels)
+            wav.setsampwidth(2)
+            wav.setframerate(self.rate)
+            self.wav = wav
+            if self.store_out is not None and self.storage_format is not None:
+                self.store = _StorageWriter(self.store_out.tmp, self.storage_format, self.rate, self.target_layout)
+                cleanup.callback(self.store.abort)  # no-op after a successful close()
+            stream = self._open_stream(container)
+            self._decode(container, stream)
+            self._flush()
+        if self.decoded_src == 0:
+            raise CorruptedMediaError(
+                self.src,
+                "no audio could be decoded from the audio stream",
+                stream_index=self.a.index,
+                codec=self.a.codec,
+                decode_errors=self.errors,
+            )
+        return self._result()
+
+    def _open_stream(self, container: InputContainer) -> AudioStream:
+        """The audio stream, its layout assumed when the file gives none; ``t0`` from its start time."""
+        stream = container.streams[self.a.index]
         cc = stream.codec_context
         if cc is None:
-            raise UnsupportedFormatError(src, f"no decoder for the audio codec {a.codec or 'unknown'}")
+            raise UnsupportedFormatError(self.src, f"no decoder for the audio codec {self.a.codec or 'unknown'}")
         if cc.channels and _UNSPECIFIED_LAYOUT.match(cc.layout.name) and cc.channels in DEFAULT_LAYOUTS:
             cc.layout = DEFAULT_LAYOUTS[cc.channels]  # before the decoder opens: frames get this layout
-            layout_assumed = True
-        source_layout = cc.layout.name if not _UNSPECIFIED_LAYOUT.match(cc.layout.name) else None
-        t0: Fraction | None = None
+            self.layout_assumed = True
+        self.source_layout = cc.layout.name if not _UNSPECIFIED_LAYOUT.match(cc.layout.name) else None
         if stream.start_time is not None and stream.time_base is not None:
-            t0 = stream.start_time * stream.time_base
-        after_error = False
+            self.t0 = stream.start_time * stream.time_base
+        return stream
 
-        def emit(frames: list[AudioFrame]) -> None:
-            nonlocal written
-            for out in frames:
-                wav.writeframesraw(_frame_bytes(out))
-                written += out.samples
-                if store is not None:
-                    store.write(out)
-
-        def push(frame: AudioFrame) -> None:
-            nonlocal converter, pos_s, measured
-            if converter is None or converter.key != _frame_key(frame):
-                if converter is not None:  # parameters changed mid-stream: flush and start a new chain
-                    emit(converter.push(None))
-                    measured = converter.measured or measured
-                converter = _Converter(frame, rate, target_layout, loud)
-            pos_samples = round(pos_s * frame.sample_rate)
-            frame.pts = pos_samples
-            frame.time_base = Fraction(1, frame.sample_rate)
-            emit(converter.push(frame))
-            pos_s += frame.samples / frame.sample_rate
-
-        def handle(frame: AudioFrame) -> None:
-            nonlocal t0, gap_filled, trimmed, decoded_src, after_error
-            if frame.samples == 0:
-                return
-            sr = frame.sample_rate
-            if frame.pts is not None and frame.time_base is not None:
-                ts = frame.pts * frame.time_base
-                if t0 is None:
-                    t0 = ts
-                drift = float(ts - t0) - pos_s
-                tolerance = GAP_TOLERANCE_AFTER_ERROR_S if after_error else GAP_TOLERANCE_S
-                if drift > tolerance:
-                    missing = round(drift * sr)
-                    chunk = max(1, int(SILENCE_CHUNK_S * sr))
-                    while missing > 0:
-                        n = min(chunk, missing)
-                        push(_silence(frame, n))
-                        missing -= n
-                    gap_filled += drift
-                elif drift < -tolerance:
-                    n = round(-drift * sr)
-                    if n >= frame.samples:
-                        trimmed += frame.samples / sr
-                        return
-                    try:
-                        frame = _drop_head(frame, n)
-                        trimmed += n / sr
-                    except (ValueError, TypeError):
-                        pass  # unusual sample format: keep the overlap rather than fail
-            after_error = False
-            decoded_src += frame.samples / sr
-            push(frame)
-
-        def record(where: float | None, exc: Exception, logs: list[tuple[int, str, str]]) -> None:
-            nonlocal error_count, after_error
-            error_count += 1
-            after_error = True
-            if len(errors) < MAX_DECODE_ERRORS_KEPT:
-                errors.append(_short_error(where, exc, logs))
-
+    def _decode(self, container: InputContainer, stream: AudioStream) -> None:
+        """Demux and decode the whole stream, skipping (and recording) what does not decode."""
         with ffmpeg_log_capture() as logs:
             packets = container.demux(stream)
             while True:
@@ -532,78 +523,155 @@ def _extract(
                 except StopIteration:
                     break
                 except av.error.FFmpegError as e:  # the demuxer itself gave up (truncated/garbled file)
-                    record(None, e, logs)
+                    self._record(None, e, logs)
                     break
                 try:
                     frames = stream.decode(packet)
                 except av.error.FFmpegError as e:
                     where = float(packet.pts * packet.time_base) if packet.pts is not None else None
-                    record(where, e, logs)
+                    self._record(where, e, logs)
                     logs.clear()
                     continue
                 for frame in frames:
-                    handle(frame)
+                    self._handle(frame)
                 logs.clear()
             try:  # drain the decoder (a no-op if the demuxer's final flush packet already did)
                 for frame in stream.decode(None):
-                    handle(frame)
+                    self._handle(frame)
             except av.error.FFmpegError:
                 pass
-        if converter is not None:
-            emit(converter.push(None))
-            measured = converter.measured or measured
-        if store is not None:
-            store.write(None)
-            store.close()
 
-    if decoded_src == 0:
-        raise CorruptedMediaError(
-            src,
-            "no audio could be decoded from the audio stream",
-            stream_index=a.index,
-            codec=a.codec,
-            decode_errors=errors,
-        )
+    def _flush(self) -> None:
+        """Drain the converter and finish the storage copy."""
+        if self.converter is not None:
+            self._emit(self.converter.push(None))
+            self.measured = self.converter.measured or self.measured
+        if self.store is not None:
+            self.store.write(None)
+            self.store.close()
 
-    expected = _expected_duration(info)
-    lost = max(0.0, expected - decoded_src) if expected is not None else 0.0
-    loudness = None
-    if loud is not None:
+    def _record(self, where: float | None, exc: Exception, logs: list[tuple[int, str, str]]) -> None:
+        self.error_count += 1
+        self.after_error = True
+        if len(self.errors) < MAX_DECODE_ERRORS_KEPT:
+            self.errors.append(_short_error(where, exc, logs))
+
+    def _handle(self, frame: AudioFrame) -> None:
+        """A decoded frame: fill the gap before it or trim its overlap, then push it."""
+        if frame.samples == 0:
+            return
+        sr = frame.sample_rate
+        if frame.pts is not None and frame.time_base is not None:
+            ts = frame.pts * frame.time_base
+            if self.t0 is None:
+                self.t0 = ts
+            drift = float(ts - self.t0) - self.pos_s
+            tolerance = GAP_TOLERANCE_AFTER_ERROR_S if self.after_error else GAP_TOLERANCE_S
+            if drift > tolerance:
+                missing = round(drift * sr)
+                chunk = max(1, int(SILENCE_CHUNK_S * sr))
+                while missing > 0:
+                    n = min(chunk, missing)
+                    self._push(_silence(frame, n))
+                    missing -= n
+                self.gap_filled += drift
+            elif drift < -tolerance:
+                n = round(-drift * sr)
+                if n >= frame.samples:
+                    self.trimmed += frame.samples / sr
+                    return
+                try:
+                    frame = _drop_head(frame, n)
+                    self.trimmed += n / sr
+                except (ValueError, TypeError):
+                    pass  # unusual sample format: keep the overlap rather than fail
+        self.after_error = False
+        self.decoded_src += frame.samples / sr
+        self._push(frame)
+
+    def _push(self, frame: AudioFrame) -> None:
+        """Convert a source frame (real or silence) at the current position; a new chain if its format changed."""
+        if self.converter is None or self.converter.key != _frame_key(frame):
+            if self.converter is not None:  # parameters changed mid-stream: flush and start a new chain
+                self._emit(self.converter.push(None))
+                self.measured = self.converter.measured or self.measured
+            self.converter = _Converter(frame, self.rate, self.target_layout, self.loud)
+        pos_samples = round(self.pos_s * frame.sample_rate)
+        frame.pts = pos_samples
+        frame.time_base = Fraction(1, frame.sample_rate)
+        self._emit(self.converter.push(frame))
+        self.pos_s += frame.samples / frame.sample_rate
+
+    def _emit(self, frames: list[AudioFrame]) -> None:
+        """Write converted frames to the WAV and the storage copy."""
+        assert self.wav is not None
+        for out in frames:
+            self.wav.writeframesraw(_frame_bytes(out))
+            self.written += out.samples
+            if self.store is not None:
+                self.store.write(out)
+
+    def _loudness(self) -> dict[str, float] | None:
+        loud = self.loud
+        if loud is None:
+            return None
         loudness = {"target_i": loud.i, "target_lra": loud.lra, "target_tp": loud.tp}
-        if measured:
-            loudness.update({k: round(v, 2) for k, v in measured.items() if math.isfinite(v)})
-    start = float(t0) if t0 is not None else info.start_time_s
-    storage = None
-    if store is not None and store_out is not None and storage_format is not None:
-        storage = StorageCopy(
-            path=str(store_out.dst),
-            format=storage_format,
-            codec=store.codec,
-            bytes=store_out.tmp.stat().st_size,
+        if self.measured:
+            loudness.update({k: round(v, 2) for k, v in self.measured.items() if math.isfinite(v)})
+        return loudness
+
+    def _storage(self) -> StorageCopy | None:
+        if self.store is None or self.store_out is None or self.storage_format is None:
+            return None
+        return StorageCopy(
+            path=str(self.store_out.dst),
+            format=self.storage_format,
+            codec=self.store.codec,
+            bytes=self.store_out.tmp.stat().st_size,
         )
-    return AudioResult(
-        path=str(wav_out.dst),
-        sample_rate=rate,
-        channels=channels,
-        samples=written,
-        duration_s=round(written / rate, 6),
-        source_path=src,
-        source_stream_index=a.index,
-        source_codec=a.codec,
-        source_sample_rate=a.sample_rate,
-        source_channels=a.channels,
-        source_layout=source_layout,
-        source_layout_assumed=layout_assumed,
-        start_time_s=round(start, 6),
-        start_offset_s=_clean(start - info.start_time_s),
-        expected_duration_s=round(expected, 6) if expected is not None else None,
-        decoded_s=round(decoded_src, 6),
-        lost_s=round(lost, 3),
-        lost_fraction=round(lost / expected, 4) if expected else 0.0,
-        gap_filled_s=round(gap_filled, 6),
-        trimmed_s=round(trimmed, 6),
-        decode_errors=errors,
-        decode_error_count=error_count,
-        loudness=loudness,
-        storage=storage,
-    )
+
+    def _result(self) -> AudioResult:
+        info, a, rate, written = self.info, self.a, self.rate, self.written
+        expected = _expected_duration(info)
+        lost = max(0.0, expected - self.decoded_src) if expected is not None else 0.0
+        start = float(self.t0) if self.t0 is not None else info.start_time_s
+        return AudioResult(
+            path=str(self.wav_out.dst),
+            sample_rate=rate,
+            channels=self.channels,
+            samples=written,
+            duration_s=round(written / rate, 6),
+            source_path=self.src,
+            source_stream_index=a.index,
+            source_codec=a.codec,
+            source_sample_rate=a.sample_rate,
+            source_channels=a.channels,
+            source_layout=self.source_layout,
+            source_layout_assumed=self.layout_assumed,
+            start_time_s=round(start, 6),
+            start_offset_s=_clean(start - info.start_time_s),
+            expected_duration_s=round(expected, 6) if expected is not None else None,
+            decoded_s=round(self.decoded_src, 6),
+            lost_s=round(lost, 3),
+            lost_fraction=round(lost / expected, 4) if expected else 0.0,
+            gap_filled_s=round(self.gap_filled, 6),
+            trimmed_s=round(self.trimmed, 6),
+            decode_errors=self.errors,
+            decode_error_count=self.error_count,
+            loudness=self._loudness(),
+            storage=self._storage(),
+        )
+
+
+# --------------------------------------------------------------------------------------------------------
+# reading
+
+
+def load_wav_mono16k(path: str | Path) -> np.ndarray:
+    """A 16 kHz mono WAV (the ``audio`` asset's output) as float32."""
+    import soundfile as sf
+
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    if sr != ML_SAMPLE_RATE:
+        raise ValueError(f"{path}: expected 16 kHz audio, got {sr} Hz")
+    return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from media_assets.errors import DurationTooLongError, FileTooLargeError
+from media_assets.core.errors import DurationTooLongError, FileTooLargeError
 
 
 def _human_bytes(n: float) -> str:

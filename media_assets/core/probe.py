@@ -26,14 +26,14 @@ from av.container import InputContainer
 from av.video.format import VideoFormat
 from pydantic import BaseModel, ConfigDict
 
-from media_assets.core.limits import DEFAULT_LIMITS, Limits
-from media_assets.errors import (
+from media_assets.core.errors import (
     CorruptedMediaError,
     EmptyFileError,
     MediaError,
     SourceNotFoundError,
     UnsupportedFormatError,
 )
+from media_assets.core.limits import DEFAULT_LIMITS, Limits
 
 StreamKind = Literal["video", "audio", "subtitle", "data", "attachment"]
 DurationSource = Literal["container", "stream", "packets"]

@@ -10,9 +10,7 @@ import pytest
 
 from media_assets.assets import CPU_TIER
 from media_assets.assets.transcript import transcript
-from media_assets.core import model_cache
 from media_assets.core.speech.wer import wer
-from resources import whisper as whisper_resource
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
@@ -28,22 +26,9 @@ INPUTS = [
 ]
 
 
-@pytest.fixture()
-def load_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-    real = whisper_resource.load_whisper
-
-    def counting(name: str, **kw):
-        calls.append(name)
-        return real(name, **kw)
-
-    monkeypatch.setattr(whisper_resource, "load_whisper", counting)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model_cache.clear()
-    return calls
-
-
-def test_transcript_asset_multi_partition(tmp_path: Path, media_dir: Path, truth: dict, load_calls: list[str]) -> None:
+def test_transcript_asset_multi_partition(
+    tmp_path: Path, media_dir: Path, truth: dict, whisper_loads: list[str]
+) -> None:
     store = MediaStore(root=str(tmp_path / "store"))
     keys = register(store, media_dir, INPUTS)
     instance = dg.DagsterInstance.ephemeral()
@@ -64,7 +49,7 @@ def test_transcript_asset_multi_partition(tmp_path: Path, media_dir: Path, truth
     )
     result = run_range(defs.resolve_job_def("all"), instance, keys)
     assert result.success
-    assert load_calls == ["base"]  # one load for the whole run
+    assert whisper_loads == ["base"]  # one load for the whole run
     mats = materializations(result)
     jfk, silent, broken, ldc, truncated = keys
 
@@ -106,4 +91,4 @@ def test_transcript_asset_multi_partition(tmp_path: Path, media_dir: Path, truth
     assert again.success
     after = {p.relative_to(root).as_posix(): p.read_bytes() for p in root.glob("*/transcript.*")}
     assert before == after
-    assert load_calls == ["base"]  # one load per process: the second run reuses the model
+    assert whisper_loads == ["base"]  # one load per process: the second run reuses the model

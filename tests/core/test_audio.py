@@ -16,8 +16,8 @@ import pytest
 
 from media_assets.core import audio as audio_mod
 from media_assets.core.audio import AudioResult, LoudnormSettings, extract_audio
+from media_assets.core.errors import CorruptedMediaError, DurationTooLongError, NoAudioStreamError
 from media_assets.core.limits import Limits
-from media_assets.errors import CorruptedMediaError, DurationTooLongError, NoAudioStreamError
 from tests.conftest import REPO_ROOT, ffmpeg
 
 JFK_VARIANTS = [
@@ -337,7 +337,7 @@ def test_nothing_decodes(gen_dir: Path, tmp_path: Path) -> None:
 
 
 def test_empty_and_image_inputs(media_dir: Path, tmp_path: Path) -> None:
-    from media_assets.errors import EmptyFileError, UnsupportedFormatError
+    from media_assets.core.errors import EmptyFileError, UnsupportedFormatError
 
     with pytest.raises(EmptyFileError):
         extract_audio(media_dir / "broken/moviepy_zero_bytes.webm", tmp_path / "a.wav")

@@ -14,9 +14,7 @@ import pytest
 
 from media_assets.core import probe as probe_mod
 from media_assets.core.audio import extract_audio
-from media_assets.core.limits import Limits
-from media_assets.core.probe import MediaInfo, normalise_rotation, probe, wav_declared_duration
-from media_assets.errors import (
+from media_assets.core.errors import (
     CorruptedMediaError,
     DurationTooLongError,
     EmptyFileError,
@@ -25,6 +23,8 @@ from media_assets.errors import (
     SourceNotFoundError,
     UnsupportedFormatError,
 )
+from media_assets.core.limits import Limits
+from media_assets.core.probe import MediaInfo, normalise_rotation, probe, wav_declared_duration
 from tests.conftest import MEDIA_DIR
 
 

@@ -8,7 +8,7 @@ import dagster as dg
 import numpy as np
 import pytest
 
-from media_assets.core.embed.text_embedder import ModelLoadError
+from media_assets.core.errors import ModelLoadError
 from resources.embedders import ImageEmbedderResource, TextEmbedderResource
 
 

@@ -10,8 +10,8 @@ import onnxruntime as ort
 import pytest
 
 from media_assets.core import model_cache
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.vision.objects import ENV_OBJECT_MODEL
-from media_assets.core.vision.onnx_runtime import ModelLoadError
 from resources.vision import FacesConfig, ObjectsConfig, OcrConfig, VisionModels
 
 

@@ -8,20 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from media_assets.core import model_cache
 from media_assets.core.audio import extract_audio
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.presets import PRESETS
 from media_assets.core.speech import whisper_loader
 from media_assets.core.speech.wer import wer
 from media_assets.core.speech.whisper_loader import (
     PACKAGED,
-    ModelLoadError,
     assemble_packaged,
     detect_device,
     resolve_model,
     supported_compute_type,
 )
-from resources import whisper as whisper_resource
 from resources.whisper import WhisperResource, auto_workers
 
 
@@ -129,23 +127,14 @@ def test_presets_and_overrides() -> None:
 
 
 def test_fast_preset_transcribes_english_without_language_detection(
-    tmp_path: Path, media_dir: Path, truth: dict, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, media_dir: Path, truth: dict, whisper_loads: list[str]
 ) -> None:
-    calls: list[str] = []
-    real = whisper_resource.load_whisper
-
-    def counting(name: str, **kw):
-        calls.append(name)
-        return real(name, **kw)
-
-    monkeypatch.setattr(whisper_resource, "load_whisper", counting)
     wav = Path(extract_audio(media_dir / "speech/jfk.flac", tmp_path / "jfk.wav").path)
-    model_cache.clear()
     r = WhisperResource(preset="fast", device="cpu", cpu_threads=2)
     spec = r.spec_for()
     first = r.transcribe(wav, spec=spec)
     second = WhisperResource(preset="fast", device="cpu", cpu_threads=2).transcribe(wav, spec=spec, start_offset_s=2.0)
-    assert calls == ["tiny.en"]  # loaded once per process, reused by another resource too
+    assert whisper_loads == ["tiny.en"]  # loaded once per process, reused by another resource too
     assert first.model["name"] == "tiny.en" and first.model["preset"] == "fast"
     assert first.model["revision"] == PACKAGED["tiny.en"].sha256[:12] and first.model["multilingual"] is False
     assert first.language == "en" and first.language_detected is False and first.language_probability is None

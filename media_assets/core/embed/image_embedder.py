@@ -26,12 +26,13 @@ import numpy as np
 from PIL import Image
 
 from media_assets.core.embed.text_embedder import (
+    Embedder,
     EmbedderInfo,
-    ModelLoadError,
     l2_normalise,
     sha256_prefix,
     weights_revision,
 )
+from media_assets.core.errors import ModelLoadError
 
 Backend = Literal["auto", "transformers", "onnx", "open_clip"]
 BACKENDS = ("auto", "transformers", "onnx", "open_clip")
@@ -41,19 +42,12 @@ DEFAULT_BATCH = 16
 ImageInput = Image.Image | np.ndarray | str | os.PathLike[str]
 
 
-class ImageEmbedder(Protocol):
-    name: str
-    path: str
-    revision: str
-    backend: str
-    dim: int
-    device: str
+class ImageEmbedder(Embedder, Protocol):
+    """What the embeddings asset needs from an image model."""
 
     def encode_images(self, images: Sequence[ImageInput], batch_size: int = DEFAULT_BATCH) -> np.ndarray: ...
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray: ...
-
-    def info(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

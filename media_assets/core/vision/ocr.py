@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from media_assets.core.vision.onnx_runtime import ModelLoadError, Runtime, resolve_runtime, weights_revision
+from media_assets.core.errors import ModelLoadError
+from media_assets.core.vision.onnx_runtime import Runtime, resolve_runtime, weights_revision
 from media_assets.core.vision.vision_models import ModelInfo, TextDetection
 
 VERTICAL_RATIO = 1.5
@@ -75,7 +76,7 @@ class RapidOcrEngine:
             from rapidocr.utils.process_img import apply_vertical_padding, map_boxes_to_original
         except ImportError as exc:
             raise ModelLoadError(
-                "rapidocr", ["python package 'rapidocr'"], "install rapidocr==3.10.0 and onnxruntime"
+                "rapidocr", ["python package 'rapidocr'"], hint="install rapidocr==3.10.0 and onnxruntime"
             ) from exc
         self._map_boxes = map_boxes_to_original
         self._pad = apply_vertical_padding
@@ -95,7 +96,7 @@ class RapidOcrEngine:
         for key, value in (("Det.model_path", p.det_model), ("Rec.model_path", p.rec_model)):
             if value is not None:
                 if not Path(value).is_file():
-                    raise ModelLoadError(value, [value], f"give an existing PP-OCR ONNX file for {key}")
+                    raise ModelLoadError(value, [value], hint=f"give an existing PP-OCR ONNX file for {key}")
                 cfg[key] = value
         if p.rec_keys is not None:
             cfg["Rec.rec_keys_path"] = p.rec_keys
@@ -111,7 +112,7 @@ class RapidOcrEngine:
             raise ModelLoadError(
                 "rapidocr",
                 [str(p.det_model or "rapidocr packaged det"), str(p.rec_model or "rapidocr packaged rec")],
-                "RapidOCR could not load its models (they ship inside the rapidocr wheel; offline it cannot "
+                hint="RapidOCR could not load its models (they ship inside the rapidocr wheel; offline it cannot "
                 "download others)",
                 cause=f"{type(exc).__name__}: {exc}",
             ) from exc

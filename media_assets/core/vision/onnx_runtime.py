@@ -8,28 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import onnxruntime as ort
 
+from media_assets.core.errors import ModelLoadError
+
 Mode = Literal["auto", "cpu_only", "gpu"]
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
-
-
-class ModelLoadError(RuntimeError):
-    """A model could not be found or loaded: names the model, the places tried and how to provide one."""
-
-    def __init__(self, model: str, tried: Sequence[str], hint: str, cause: str | None = None) -> None:
-        self.model = model
-        self.tried = list(tried)
-        self.hint = hint
-        places = "; ".join(self.tried) if self.tried else "nowhere"
-        detail = f" ({cause})" if cause else ""
-        super().__init__(f"cannot load model {model!r}{detail}. Tried: {places}. {hint}")
 
 
 @dataclass(frozen=True)
@@ -77,7 +66,7 @@ def create_session(model: bytes | str | os.PathLike[str], runtime: Runtime, name
     """An InferenceSession for ``model`` (a file or ONNX bytes); a bad file raises :class:`ModelLoadError`."""
     where = "<packaged bytes>" if isinstance(model, bytes) else os.fspath(model)
     if not isinstance(model, bytes) and not Path(model).is_file():
-        raise ModelLoadError(name, [where], "give an existing .onnx file")
+        raise ModelLoadError(name, [where], hint="give an existing .onnx file")
     try:
         return ort.InferenceSession(
             model if isinstance(model, bytes) else os.fspath(model),

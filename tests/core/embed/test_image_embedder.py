@@ -16,7 +16,7 @@ from media_assets.core.embed.image_embedder import (
     find_onnx_pair,
     load_image_embedder,
 )
-from media_assets.core.embed.text_embedder import ModelLoadError
+from media_assets.core.errors import ModelLoadError
 
 WORDS = ["<pad>", "<|startoftext|>", "<|endoftext|>", "<unk>", "a", "photo", "of", "cat", "dog", "red", "bus", "rabbit"]
 PREPROCESSOR = {

@@ -9,12 +9,12 @@ import pytest
 
 from media_assets.core.embed.text_embedder import (
     DEFAULT_MODEL,
-    ModelLoadError,
     TextEmbedder,
     load_text_embedder,
     packaged_onnx_file,
     packaged_st_dir,
 )
+from media_assets.core.errors import ModelLoadError
 
 # Paraphrased queries for the reference transcripts of the shared speech files.
 QUERIES = {

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from media_assets.core.audio import extract_audio
+from media_assets.core.audio import extract_audio, load_wav_mono16k
 from media_assets.core.speech import audio_events as AE
 from media_assets.core.speech import yamnet_frontend as fe
 
@@ -75,7 +75,7 @@ def test_categories() -> None:
 def _wav(media: Path, tmp_path: Path) -> np.ndarray:
     out = tmp_path / f"{media.stem}.wav"
     extract_audio(media, out)
-    return AE.load_wav_mono16k(out)
+    return load_wav_mono16k(out)
 
 
 def test_speech_and_music_on_real_media(tagger: AE.YamnetTagger, media_dir: Path, tmp_path: Path) -> None:

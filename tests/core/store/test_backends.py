@@ -8,8 +8,8 @@ import os
 
 import pytest
 
+from media_assets.core.errors import SourceNotFoundError
 from media_assets.core.store import LocalBackend, S3Backend
-from media_assets.errors import SourceNotFoundError
 from tests.core.store.conftest import KEY, _tmp_leftovers
 
 # ---------------------------------------------------------------------------------------------------------------

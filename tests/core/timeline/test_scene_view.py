@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from media_assets.core.probe import probe
+from media_assets.core.scenes_keyframes import analyze_video
 from media_assets.core.timeline.fuse import fuse_timeline
 from media_assets.core.timeline.inputs import TimelineInputs
 from media_assets.core.timeline.intervals import SpanIndex
 from media_assets.core.timeline.scene_view import assign_words, build_scene_views, join_words
 from media_assets.core.timeline.timeline_models import SceneWord, TimelineEvent
-from media_assets.core.visual import analyze_video
 
 COMPOSITE = "video/composite_bbb_cuts_jfk_speech.mp4"
 # JFK's sentence with word times inside the 11 s of speech; "Americans" spans t = 1.8 s (openai/whisper test)

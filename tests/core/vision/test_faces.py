@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.vision.faces import FaceParams, RetinaFaceDetector, prior_boxes
-from media_assets.core.vision.onnx_runtime import ModelLoadError, resolve_runtime
+from media_assets.core.vision.onnx_runtime import resolve_runtime
 
 EXPECTED = {
     "skimage_astronaut.png": 1,

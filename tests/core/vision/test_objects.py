@@ -14,6 +14,7 @@ import pytest
 from onnx import TensorProto, helper
 from PIL import Image
 
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.vision import objects as objects_mod
 from media_assets.core.vision.objects import (
     ENV_OBJECT_MODEL,
@@ -26,7 +27,7 @@ from media_assets.core.vision.objects import (
     nms,
     unletterbox,
 )
-from media_assets.core.vision.onnx_runtime import ModelLoadError, resolve_runtime
+from media_assets.core.vision.onnx_runtime import resolve_runtime
 
 CPU = resolve_runtime("cpu_only")
 

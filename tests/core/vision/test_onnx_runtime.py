@@ -7,10 +7,10 @@ from pathlib import Path
 import onnxruntime as ort
 import pytest
 
+from media_assets.core.errors import ModelLoadError
 from media_assets.core.vision.onnx_runtime import (
     CPU,
     CUDA,
-    ModelLoadError,
     create_session,
     resolve_runtime,
     session_options,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from media_assets.core.visual import analyze_video
-from media_assets.core.visual_models import VisualParams
+from media_assets.core.scenes_keyframes import analyze_video
+from media_assets.core.scenes_keyframes_models import VisualParams
 from tests.conftest import ffmpeg
 
 CUT_FILES = {
