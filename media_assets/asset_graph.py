@@ -38,12 +38,13 @@ GRAPH: tuple[AssetInfo, ...] = (
     AssetInfo("audio", "audio", ("audio.json", "audio.wav"), ("media_metadata",), "1", "cpu"),
     AssetInfo("scenes", "visual", ("scenes.json",), ("media_metadata",), "1", "cpu", made_with=("keyframes",)),
     # 2: samples.json duplicate_of (samples with the pixels of an earlier one have no image)
+    # 3: a keyframe is a duplicate only if its colours match too (not the same layout in another colour)
     AssetInfo(
         "keyframes",
         "visual",
         ("keyframes.json", "keyframes/", "samples.json", "samples/"),
         ("media_metadata",),
-        "2",
+        "3",
         "cpu",
         made_with=("scenes",),
     ),
@@ -69,13 +70,13 @@ GRAPH: tuple[AssetInfo, ...] = (
         "speech",
     ),
     AssetInfo("audio_events", "audio_events", ("audio_events.json",), ("audio",), "1", "speech", "accelerator"),
-    # 2: samples share the results of an identical earlier sample (duplicate_of)
+    # 2: samples share the results of an identical earlier sample (duplicate_of); 3: keyframes' colour-aware dedup
     AssetInfo(
         "detections",
         "detections",
         ("detections.json", "events.json", "detections/contact_sheet.jpg"),
         ("keyframes",),
-        "2",
+        "3",
         "vision",
         "accelerator",
     ),

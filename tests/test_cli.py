@@ -135,6 +135,14 @@ def test_demo_runs_the_pipeline_on_a_generated_clip(tmp_path: Path) -> None:
     kinds = [t["kind"] for t in scenes["transitions"]]
     assert kinds == ["cut", "fade_out", "fade_in"]
     assert scenes["transitions"][0]["frame"] == 75
+    # every shot has its own keyframe (three backgrounds, one layout) and its caption is read
+    folder = tmp_path / "out" / row["partition"]
+    keyframes = json.loads((folder / "keyframes.json").read_text())["keyframes"]
+    assert [k["duplicate_of"] for k in keyframes] == [None] * len(keyframes)
+    texts = [e["text"] for e in json.loads((folder / "events.json").read_text())["text_events"]]
+    assert texts == ["SHOT ONE", "SHOT TWO", "SHOT THREE"], texts
+    transcript = json.loads((folder / "transcript.json").read_text())
+    assert "three shots" in " ".join(s["text"] for s in transcript["segments"]).lower()
 
 
 def test_workspace_points_at_definitions() -> None:

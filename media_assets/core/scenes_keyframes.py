@@ -70,6 +70,7 @@ class _Emitted:
     pos: int
     sharpness: float
     hash: int
+    colours: np.ndarray  # mean RGB over a 4x4 grid (dHash sees only luminance gradients)
     duplicate_of: int | None
     image: str | None
     width: int
@@ -226,18 +227,26 @@ class VisualPass:
         img = self._image(cand.frame, self.p.keyframe_max_side)
         small = np.asarray(img.convert("L").resize((64, 64), Image.Resampling.BILINEAR))
         hsh = dhash(small)
-        dup = self._duplicate_of(hsh)
+        colours = np.asarray(img.convert("RGB").resize((4, 4), Image.Resampling.BOX), dtype=np.float32)
+        dup = self._duplicate_of(hsh, colours)
         idx = len(self.emitted)
         image_rel = None
         thumbs: dict[str, str] = {}
         if dup is None and self.out_dir is not None:
             image_rel, thumbs = self._write_keyframe(self.out_dir, idx, img)
-        self.emitted.append(_Emitted(cand.pos, cand.sharpness, hsh, dup, image_rel, img.width, img.height, thumbs))
+        self.emitted.append(
+            _Emitted(cand.pos, cand.sharpness, hsh, colours, dup, image_rel, img.width, img.height, thumbs)
+        )
 
-    def _duplicate_of(self, hsh: int) -> int | None:
-        """The first original keyframe whose dHash is within ``dedup_hamming`` bits of ``hsh``, if any."""
+    def _duplicate_of(self, hsh: int, colours: np.ndarray) -> int | None:
+        """The first original keyframe whose dHash is within ``dedup_hamming`` bits of ``hsh`` and whose colours
+        are within ``dedup_max_colour_diff`` of ``colours``, if any (the same slide in red and in blue is two)."""
         for i, e in enumerate(self.emitted):
-            if e.duplicate_of is None and hamming(hsh, e.hash) <= self.p.dedup_hamming:
+            if (
+                e.duplicate_of is None
+                and hamming(hsh, e.hash) <= self.p.dedup_hamming
+                and float(np.abs(colours - e.colours).mean()) <= self.p.dedup_max_colour_diff
+            ):
                 return i
         return None
 

@@ -39,6 +39,11 @@ class VisualParams(BaseModel):
     keyframe_interval_s: float = 10.0
     max_keyframes: int = 400
     dedup_hamming: int = 5
+    dedup_max_colour_diff: float = Field(
+        12.0,
+        description="...and whose mean colours over a 4x4 grid differ by at most this (0-255): two shots with the "
+        "same layout in other colours are not duplicates",
+    )
     keyframe_max_side: int = 1280
     thumbnail_sizes: list[int] = Field(default_factory=lambda: [320])
     jpeg_quality: int = 90

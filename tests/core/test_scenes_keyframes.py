@@ -196,6 +196,28 @@ def test_generated_cuts_and_dedup(tmp_path: Path) -> None:
     assert dups and dups[0].image is None
 
 
+def test_the_same_layout_in_other_colours_is_not_a_duplicate(tmp_path: Path) -> None:
+    """Three shots with the same caption layout on red, blue and red backgrounds: dHash (luminance gradients) sees
+    three equal pictures, the colours say the blue one is another shot; the second red one is a duplicate."""
+    src = tmp_path / "slides.mp4"
+    parts = []
+    for i, colour in enumerate(("0xC83C28", "0x288CC8", "0xC83C28")):
+        part = tmp_path / f"p{i}.mp4"
+        ffmpeg(
+            "-f", "lavfi", "-i", f"color=c={colour}:size=320x240:rate=25:duration=2",
+            "-vf", "drawbox=x=60:y=100:w=200:h=40:color=white:t=fill",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", str(part),
+        )  # fmt: skip
+        parts.append(part)
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"file '{p}'\n" for p in parts))
+    ffmpeg("-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(src))
+    result = analyze_video(src, tmp_path / "out")
+    assert _cuts(result) == [50, 100]
+    assert [k.duplicate_of for k in result.keyframes] == [None, None, 0]
+    assert result.keyframes[1].image is not None and result.keyframes[2].image is None
+
+
 def test_truncated_and_corrupt_keep_what_decodes(media_dir: Path) -> None:
     trunc = analyze_video(media_dir / "broken/truncated_faststart_60pct.mp4")
     assert 70 <= trunc.decode.frames_total <= 100
