@@ -397,6 +397,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # Settings that name local paths: made absolute against the user's working directory before Dagster starts, so
 # the webserver, daemon and run workers (started elsewhere) all read the same folders.
 PATH_SETTINGS = ("MEDIA_ASSETS_INBOX", "MEDIA_ASSETS_INDEX_DIR", "MEDIA_ASSETS_CACHE_DIR")
+SUPERSEDED_DEV_WARNING = "ignore:Function `dev_command` is superseded"
 
 
 def ui_environment(args: argparse.Namespace) -> dict[str, str]:
@@ -408,6 +409,9 @@ def ui_environment(args: argparse.Namespace) -> dict[str, str]:
     env["DAGSTER_HOME"] = str(ensure_dagster_home(args.dagster_home))
     env[ENV_STORE_ROOT] = store_root(args.out)
     env.setdefault("MEDIA_ASSETS_INBOX", "./inbox")
+    # `dagster dev` still runs everything in 1.13 but tells the user to switch to `dg dev`, which needs a dg
+    # project folder (this command works from an installed package in any folder): the advice is not theirs.
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), SUPERSEDED_DEV_WARNING]))
     for name in PATH_SETTINGS:
         if env.get(name) and "://" not in env[name]:
             env[name] = str(Path(env[name]).expanduser().resolve())

@@ -77,6 +77,7 @@ def test_ui_starts_from_the_installed_entry_point_without_an_activated_venv(tmp_
         assert (tmp_path / "home" / "dagster.yaml").is_file()  # the instance is where the user said
         assert "will not be used to configure Dagster" not in text, text[-3000:]
         assert "No such file" not in text and "FileNotFoundError" not in text
+        assert "superseded" not in text, text[-3000:]
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
