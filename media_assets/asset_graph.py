@@ -31,6 +31,7 @@ class AssetInfo:
     tier: str  # cpu | speech | vision | search
     pool: str | None = None  # the concurrency pool its step claims a slot in
     made_with: tuple[str, ...] = ()  # assets made by the same step (one decode makes scenes and keyframes)
+    model: bool = False  # runs a model: its code version also carries the model's fingerprint
 
 
 GRAPH: tuple[AssetInfo, ...] = (
@@ -56,10 +57,18 @@ GRAPH: tuple[AssetInfo, ...] = (
         "1",
         "speech",
         pool="accelerator",
+        model=True,
     ),
     # 2: overlapped speech gets a second speaker; long audio clustered agglomeratively
     AssetInfo(
-        "diarization", "speakers", ("diarization.json", "diarization.rttm"), ("audio",), "2", "speech", "accelerator"
+        "diarization",
+        "speakers",
+        ("diarization.json", "diarization.rttm"),
+        ("audio",),
+        "2",
+        "speech",
+        "accelerator",
+        model=True,
     ),
     AssetInfo(
         "speaker_transcript",
@@ -69,7 +78,9 @@ GRAPH: tuple[AssetInfo, ...] = (
         "1",
         "speech",
     ),
-    AssetInfo("audio_events", "audio_events", ("audio_events.json",), ("audio",), "1", "speech", "accelerator"),
+    AssetInfo(
+        "audio_events", "audio_events", ("audio_events.json",), ("audio",), "1", "speech", "accelerator", model=True
+    ),
     # 2: samples share the results of an identical earlier sample (duplicate_of); 3: keyframes' colour-aware dedup
     AssetInfo(
         "detections",
@@ -79,6 +90,7 @@ GRAPH: tuple[AssetInfo, ...] = (
         "3",
         "vision",
         "accelerator",
+        model=True,
     ),
     AssetInfo(
         "embeddings",
@@ -88,6 +100,7 @@ GRAPH: tuple[AssetInfo, ...] = (
         "1",
         "search",
         "vector_store",
+        model=True,
     ),
     AssetInfo(
         "timeline",
@@ -106,6 +119,7 @@ UPSTREAM = {a.name: a.upstream for a in GRAPH if a.upstream}
 CODE_VERSIONS = {a.name: a.code_version for a in GRAPH}
 TIERS = tuple(dict.fromkeys(a.tier for a in GRAPH))
 CPU_TIER_ASSETS = tuple(a.name for a in GRAPH if a.tier == "cpu")
+MODEL_ASSETS = tuple(a.name for a in GRAPH if a.model)
 MODULES = tuple(dict.fromkeys(a.module for a in GRAPH))
 
 
@@ -141,10 +155,15 @@ def outdated(
     keys: Iterable[str],
     selected: Sequence[str],
     preset: str | None,
+    *,
+    versions: Mapping[str, str] | None = None,
+    existing_only: bool = False,
 ) -> dict[str, tuple[list[str], str]]:
     """Partitions whose outputs were made by another code version (or, when ``preset`` is given, another preset)
     than the current ones: the assets to redo (the changed ones and what reads them) and why. ``current`` is
-    :meth:`Catalog.current_results`."""
+    :meth:`Catalog.current_results`; ``versions`` the current code versions (with model fingerprints; the
+    table's by default). With ``existing_only``, what reads a changed asset is redone only where it was made."""
+    versions = versions or CODE_VERSIONS
     out: dict[str, tuple[list[str], str]] = {}
     for key in keys:
         changed, reasons = [], []
@@ -152,18 +171,28 @@ def outdated(
             job = current.get((key, asset))
             if job is None:
                 continue
-            if job.get("code_version") and job["code_version"] != CODE_VERSIONS[asset]:
+            made, now = job.get("code_version"), versions.get(asset, CODE_VERSIONS[asset])
+            if made and made != now:
                 changed.append(asset)
-                reasons.append(f"{asset} code {job['code_version']} -> {CODE_VERSIONS[asset]}")
+                reasons.append(_why(asset, made, now))
             elif preset and job.get("preset") and job["preset"] != preset:
                 changed.append(asset)
                 reasons.append(f"{asset} preset {job['preset']} -> {preset}")
         if changed:
+            within = [a for a in selected if (key, a) in current] if existing_only else selected
             out[key] = (
-                close_downstream(changed, selected),
+                close_downstream(changed, within),
                 "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else ""),
             )
     return out
+
+
+def _why(asset: str, made: str, now: str) -> str:
+    old_logic, old_model = made.partition("+")[::2]
+    new_logic, new_model = now.partition("+")[::2]
+    if old_logic == new_logic and old_model != new_model:
+        return f"{asset} model {old_model or 'unrecorded'} -> {new_model or 'none'}"
+    return f"{asset} code {made} -> {now}"
 
 
 def group_by_assets(

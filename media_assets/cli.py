@@ -371,7 +371,9 @@ def _stale(
         return {}
     # a preset counts only when asked for (--preset or MEDIA_ASSETS_PRESET): a plain re-run keeps what exists
     asked = preset or (ProcessingSettings.from_env().preset_name if os.environ.get("MEDIA_ASSETS_PRESET") else None)
-    stale = outdated(latest, keys, selected, asked)
+    from media_assets.definitions import code_versions, defs
+
+    stale = outdated(latest, keys, selected, asked, versions=code_versions(defs))
     for key, assets in stopped.items():  # a run stopped part-way may have rewritten some outputs: redo them
         assets = [a for a in assets if a in selected]
         if assets:

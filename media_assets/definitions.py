@@ -15,7 +15,10 @@ import os
 
 import dagster as dg
 
+from media_assets.asset_graph import CODE_VERSIONS
 from media_assets.assets import ALL_ASSETS, CPU_TIER
+from media_assets.automation import redo_on_model_change_sensor, with_automation_conditions
+from media_assets.core.model_identity import code_version as model_code_version
 from media_assets.executor import guarded_executor
 from resources.audio_tagger import AudioTagger
 from resources.catalog import CatalogResource
@@ -91,11 +94,61 @@ def build_resources() -> dict[str, object]:
     return resources
 
 
-defs = dg.Definitions(
-    assets=ALL_ASSETS,
-    jobs=[process_media_job, cpu_tier_job],
-    sensors=build_sensors(),
-    schedules=[build_reprocess_schedule(process_media_job)],
-    resources=build_resources(),
-    executor=guarded_executor,
-)
+def model_identities(resources: dict[str, object]) -> dict[str, dict | None]:
+    """What each model asset's output depends on besides code, from the configured resources (no model loads)."""
+    processing: ProcessingSettings = resources["processing"]  # type: ignore[assignment]
+    spec = processing.spec
+    whisper: WhisperResource = resources["whisper"]  # type: ignore[assignment]
+    diarizer: Diarizer = resources["diarizer"]  # type: ignore[assignment]
+    tagger: AudioTagger = resources["audio_tagger"]  # type: ignore[assignment]
+    vision: VisionModels = resources["vision"]  # type: ignore[assignment]
+    text: TextEmbedderResource = resources["text_embedder"]  # type: ignore[assignment]
+    image: ImageEmbedderResource = resources["image_embedder"]  # type: ignore[assignment]
+    return {
+        "transcript": whisper.identity(spec),
+        "diarization": diarizer.identity(),
+        "audio_events": tagger.identity(spec),
+        "detections": vision.identity(spec),
+        "embeddings": {"text": text.identity(), "image": image.identity()},
+    }
+
+
+def with_model_versions(assets: list, identities: dict[str, dict | None]) -> list:
+    """The assets with each model asset's code version ``<logic>+<model fingerprint>`` and its identity shown in
+    the asset's definition metadata."""
+
+    def apply(spec: dg.AssetSpec) -> dg.AssetSpec:
+        name = spec.key.to_user_string()
+        identity = identities.get(name)
+        if not identity:
+            return spec
+        return spec.replace_attributes(
+            code_version=model_code_version(spec.code_version or "", identity),
+            metadata={**spec.metadata, "media_assets/model_identity": dg.MetadataValue.json(identity)},
+        )
+
+    return list(dg.map_asset_specs(apply, assets))
+
+
+def build_definitions() -> dg.Definitions:
+    """The code location, from the environment (a test can build another one after changing it)."""
+    resources = build_resources()
+    identities = model_identities(resources)
+    versions = {**CODE_VERSIONS, **{a: model_code_version(CODE_VERSIONS[a], i) for a, i in identities.items() if i}}
+    return dg.Definitions(
+        assets=with_automation_conditions(with_model_versions(ALL_ASSETS, identities)),
+        jobs=[process_media_job, cpu_tier_job],
+        sensors=[*build_sensors(), redo_on_model_change_sensor()],
+        schedules=[build_reprocess_schedule(process_media_job, versions=versions)],
+        resources=resources,
+        executor=guarded_executor,
+    )
+
+
+def code_versions(definitions: dg.Definitions) -> dict[str, str]:
+    """Each asset's code version in ``definitions`` (with the model fingerprints it was built with)."""
+    graph = definitions.resolve_asset_graph()
+    return {key.to_user_string(): graph.get(key).code_version or "" for key in graph.get_all_asset_keys()}
+
+
+defs = build_definitions()

@@ -13,3 +13,8 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 def partition_range_tags(first: str, last: str) -> dict[str, str]:
     """Tags that make a run cover the partitions from ``first`` to ``last`` (in the partitions' order)."""
     return {RANGE_START_TAG: first, RANGE_END_TAG: last}
+
+
+# Runs that run the models carry this tag: dagster.yaml's `media_assets/heavy` limit keeps them one at a time on a
+# laptop (raise it on a bigger machine).
+HEAVY_TAGS = {"media_assets/heavy": "true"}

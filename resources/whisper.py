@@ -19,10 +19,11 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from media_assets.core.model_cache import load_once
+from media_assets.core.model_identity import dist_versions, model_ref
 from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.speech.transcribe import transcribe_wav
 from media_assets.core.speech.transcript_models import TranscribeParams, Transcript
-from media_assets.core.speech.whisper_loader import LoadedWhisper, detect_device, load_whisper
+from media_assets.core.speech.whisper_loader import ALIASES, PACKAGED, LoadedWhisper, detect_device, load_whisper
 
 # Windows per encoder/decoder call. On CPU batching buys no speed, and the decoder keeps a copy of the encoder
 # output per beam and batch item (batch 4 x beam 5: ~0.7 GB for Whisper base), so CPU decodes one window at a time.
@@ -121,6 +122,24 @@ class WhisperResource(dg.ConfigurableResource):
             if value is not None:
                 values[field] = value
         return TranscribeParams(**values)
+
+    def identity(self, spec: PresetSpec) -> dict[str, Any]:
+        """What transcripts depend on besides code (no model load): the weights, the runtime and the decoding."""
+        name = self.model_name(spec)
+        packaged = PACKAGED.get(ALIASES.get(name, name))
+        if packaged is not None:
+            weights: dict[str, Any] = {"weights": packaged.sha256[:12], **dist_versions(*packaged.packages)}
+        else:
+            weights = model_ref(name, packaged=name)
+        return {
+            "model": name,
+            **weights,
+            "compute_type": self.wanted_compute_type(spec),
+            "device": self.device_name(),
+            "decoding": self.params(spec).model_dump(mode="json", exclude={"chunk_workers"}),
+            "preset": spec.name,
+            **dist_versions("faster-whisper", "ctranslate2"),
+        }
 
     # -- model ---------------------------------------------------------------------------------------------------
     def loaded(self, spec: PresetSpec) -> LoadedWhisper:

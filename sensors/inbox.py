@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +46,7 @@ from typing import Any
 import dagster as dg
 
 from media_assets import sources
-from media_assets.partitions import VIDEOS_PARTITIONS_NAME, partition_range_tags
+from media_assets.partitions import HEAVY_TAGS, VIDEOS_PARTITIONS_NAME, partition_range_tags
 from media_assets.sources import DEFAULT_INCLUDE_GLOBS, DEFAULT_SETTLE_SECONDS, SourceRecord, is_candidate_name
 from resources.media_store import MediaStore
 
@@ -69,20 +69,24 @@ def resolve_store(context: dg.SensorEvaluationContext, store: Any, store_resourc
     return MediaStore.from_env()
 
 
-def run_requests_for(new_keys: Sequence[str], run_batch_size: int = 1) -> list[dg.RunRequest]:
-    """One run per new key, or with ``run_batch_size > 1`` one per range of that many consecutive new keys."""
+def run_requests_for(
+    new_keys: Sequence[str], run_batch_size: int = 1, tags: Mapping[str, str] | None = None
+) -> list[dg.RunRequest]:
+    """One run per new key, or with ``run_batch_size > 1`` one per range of that many consecutive new keys;
+    every run carries ``tags`` (what launched it, and that it is heavy: it runs the models)."""
+    tags = dict(tags or {})
     if run_batch_size <= 1:
-        return [dg.RunRequest(partition_key=key, run_key=key) for key in new_keys]
+        return [dg.RunRequest(partition_key=key, run_key=key, tags=tags) for key in new_keys]
     requests = []
     for lo in range(0, len(new_keys), run_batch_size):
         chunk = new_keys[lo : lo + run_batch_size]
         if len(chunk) == 1:
-            requests.append(dg.RunRequest(partition_key=chunk[0], run_key=chunk[0]))
+            requests.append(dg.RunRequest(partition_key=chunk[0], run_key=chunk[0], tags=tags))
         else:
             requests.append(
                 dg.RunRequest(
                     run_key=f"{chunk[0]}..{chunk[-1]}",
-                    tags=partition_range_tags(chunk[0], chunk[-1]),
+                    tags={**partition_range_tags(chunk[0], chunk[-1]), **tags},
                 )
             )
     return requests
@@ -95,12 +99,14 @@ class Registrar:
     context: dg.SensorEvaluationContext
     store: Any
     run_batch_size: int = 1
+    source: str = "inbox"  # the media_assets/source tag of the runs it requests
     new_keys: list[str] = field(default_factory=list)
     _seen_keys: set[str] = field(default_factory=set)
 
     @property
     def run_requests(self) -> list[dg.RunRequest]:
-        return run_requests_for(self.new_keys, self.run_batch_size)
+        tags = {"media_assets/source": self.source, **HEAVY_TAGS}
+        return run_requests_for(self.new_keys, self.run_batch_size, tags)
 
     def add_all(self, records: Sequence[SourceRecord], workers: int = 1) -> None:
         """Register ``records`` and request a partition and a run for each key not seen before, in order.

@@ -1,27 +1,33 @@
 """A schedule that redoes what an upgrade made out of date.
 
 Every output records the code version and preset that made it (catalog ``video_results``). After a release
-bumps an asset's code version, each tick finds the partitions whose outputs are older and requests runs for
-just the changed assets and the ones that read them: one run per contiguous range of partitions (at most
-``max_partitions_per_run``, like a multi-run backfill), so models load once per range. Off by default: turn it
-on in the UI (Automation) or with ``dagster schedule start reprocess_outdated``.
+bumps an asset's code version, or a model asset's model changes (its code version carries the model's
+fingerprint: ``media_assets.core.model_identity``), each tick finds the partitions whose outputs are older and
+requests runs for just the changed assets and the ones that read them: one run per contiguous range of
+partitions (at most ``max_partitions_per_run``, like a multi-run backfill), so models load once per range. Off
+by default: turn it on in the UI (Automation) or with ``dagster schedule start reprocess_outdated``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 
-from media_assets.asset_graph import ASSETS, contiguous_batches, group_by_assets, outdated
-from media_assets.partitions import VIDEOS_PARTITIONS_NAME, partition_range_tags
+from media_assets.asset_graph import ASSETS, MODEL_ASSETS, contiguous_batches, group_by_assets, outdated
+from media_assets.partitions import HEAVY_TAGS, VIDEOS_PARTITIONS_NAME, partition_range_tags
 
 
 def plan_reprocessing(
-    current: dict[tuple[str, str], dict[str, Any]], partitions: list[str], max_partitions_per_run: int
+    current: dict[tuple[str, str], dict[str, Any]],
+    partitions: list[str],
+    max_partitions_per_run: int,
+    versions: Mapping[str, str] | None = None,
 ) -> list[tuple[list[str], list[str], str]]:
-    """(assets, contiguous partitions, why) per run to request; ``current`` is Catalog.current_results."""
-    stale = outdated(current, partitions, ASSETS, None)
+    """(assets, contiguous partitions, why) per run to request; ``current`` is Catalog.current_results. Only
+    outputs that exist are redone: what reads a changed asset but was never made stays unmade."""
+    stale = outdated(current, partitions, ASSETS, None, versions=versions, existing_only=True)
     plan = []
     for assets, keys in group_by_assets(stale).items():
         for batch in contiguous_batches(keys, partitions, max_partitions_per_run):
@@ -37,7 +43,11 @@ def build_reprocess_schedule(
     catalog_resource_key: str = "catalog",
     max_partitions_per_run: int = 50,
     default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.STOPPED,
+    versions: Mapping[str, str] | None = None,
 ) -> dg.ScheduleDefinition:
+    """``versions``: each asset's current code version (the definitions' own, with model fingerprints); the
+    table's by default."""
+
     @dg.schedule(
         name="reprocess_outdated",
         cron_schedule=cron_schedule,
@@ -54,7 +64,7 @@ def build_reprocess_schedule(
             current = catalog.current_results(partitions, ASSETS)
         finally:
             catalog.close()
-        plan = plan_reprocessing(current, partitions, max_partitions_per_run)
+        plan = plan_reprocessing(current, partitions, max_partitions_per_run, versions)
         if not plan:
             return dg.SkipReason(f"all outputs of {len(partitions)} videos are up to date")
         tick = context.scheduled_execution_time.strftime("%Y%m%dT%H%M") if context.scheduled_execution_time else ""
@@ -66,6 +76,7 @@ def build_reprocess_schedule(
                     **partition_range_tags(keys[0], keys[-1]),
                     "media_assets/source": "reprocess",
                     "media_assets/reason": why[:200],
+                    **(HEAVY_TAGS if set(assets) & set(MODEL_ASSETS) else {}),
                 },
             )
             for assets, keys, why in plan

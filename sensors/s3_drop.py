@@ -202,7 +202,7 @@ def build_s3_sensor(
                 break
             records.append(outcome)
             handled.append(cand)
-        registrar = Registrar(context, resolve_store(context, store, store_resource_key), run_batch_size)
+        registrar = Registrar(context, resolve_store(context, store, store_resource_key), run_batch_size, source="s3")
         registrar.add_all(records, workers)
 
         new_w = max([c.lm_ms for c in handled] + ([w] if w is not None else []), default=None)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
-from media_assets.asset_graph import ASSETS, CPU_TIER_ASSETS, GRAPH, INFO
+from media_assets.asset_graph import ASSETS, CPU_TIER_ASSETS, GRAPH, INFO, MODEL_ASSETS
 from media_assets.assets.common import GROUPS
-from media_assets.definitions import defs
+from media_assets.definitions import build_definitions, code_versions, defs
 
 
 def test_asset_specs_follow_the_table() -> None:
@@ -18,7 +19,7 @@ def test_asset_specs_follow_the_table() -> None:
         specs[key.to_user_string()] = {
             "deps": sorted(k.to_user_string() for k in node.parent_keys),
             "partitions": node.partitions_def.name if node.partitions_def else None,
-            "code_version": node.code_version,
+            "code_version": (node.code_version or "").split("+")[0],  # + the model fingerprint (see below)
             "group": node.group_name,
             "pools": set(node.pools or ()),
             "backfill": (node.backfill_policy.policy_type.value, node.backfill_policy.max_partitions_per_run),
@@ -40,6 +41,30 @@ def test_asset_specs_follow_the_table() -> None:
         "keyframes:keyframes_inside_their_scene",
         "scenes:scenes_tile_the_video",
     ]
+
+
+def test_model_assets_carry_their_model_fingerprint() -> None:
+    versions = code_versions(defs)
+    assert {a for a, v in versions.items() if "+" in v} == set(MODEL_ASSETS)
+    assert set(MODEL_ASSETS) == {"transcript", "diarization", "audio_events", "detections", "embeddings"}
+    graph = defs.resolve_asset_graph()
+    identity = graph.get(dg.AssetKey("transcript")).metadata["media_assets/model_identity"].value
+    assert identity["model"] == "base" and identity["compute_type"] == "int8" and identity["preset"] == "balanced"
+
+
+def test_a_model_change_changes_exactly_its_assets_code_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another Whisper model changes the transcript's code version and nothing else's; another preset changes
+    every asset that reads a preset setting."""
+    before = code_versions(defs)
+    monkeypatch.setenv("MEDIA_ASSETS_WHISPER_MODEL", "tiny.en")
+    after = code_versions(build_definitions())
+    assert {a for a in before if before[a] != after[a]} == {"transcript"}
+    assert before["transcript"].split("+")[0] == after["transcript"].split("+")[0]  # same logic, other model
+    monkeypatch.delenv("MEDIA_ASSETS_WHISPER_MODEL")
+    assert code_versions(build_definitions()) == before  # swapped back: nothing is out of date
+    monkeypatch.setenv("MEDIA_ASSETS_PRESET", "fast")
+    fast = code_versions(build_definitions())
+    assert {a for a in before if before[a] != fast[a]} == {"transcript", "audio_events", "detections"}
 
 
 def test_the_table_is_a_pipeline() -> None:

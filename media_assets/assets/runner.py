@@ -25,6 +25,7 @@ import dagster as dg
 from media_assets.asset_graph import CODE_VERSIONS, PACKAGE_VERSION
 from media_assets.core.catalog import Catalog, CatalogUnavailableError
 from media_assets.core.errors import MediaError
+from media_assets.core.model_identity import split_code_version
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
@@ -66,12 +67,27 @@ def error_record(exc: BaseException, key: str, asset: str) -> dict[str, Any]:
     return rec
 
 
-def provenance(asset: str, settings: ProcessingSettings) -> dict[str, Any]:
-    return {
-        "media_assets/code_version": CODE_VERSIONS[asset],
+def code_version_of(context: dg.AssetExecutionContext, asset: str) -> str:
+    """The running definition's code version of ``asset``: with the model fingerprint the definitions were built
+    with (``definitions.with_model_versions``), else the table's."""
+    try:
+        version = context.assets_def.code_versions_by_key.get(dg.AssetKey(asset))
+    except Exception:  # a context without an assets definition (direct invocation in tests)
+        version = None
+    return version or CODE_VERSIONS[asset]
+
+
+def provenance(context: dg.AssetExecutionContext, asset: str, settings: ProcessingSettings) -> dict[str, Any]:
+    version = code_version_of(context, asset)
+    meta = {
+        "media_assets/code_version": version,
         "media_assets/package_version": PACKAGE_VERSION,
         "media_assets/preset": settings.preset_name,
     }
+    _, fp = split_code_version(version)
+    if fp:
+        meta["media_assets/model_fingerprint"] = fp
+    return meta
 
 
 def require_ok(store: MediaStore, key: str, upstream: str) -> None:
@@ -128,7 +144,7 @@ def run_partitions(
                     "error_code": rec["code"],
                     "error": message,
                     "file": rec.get("file") or "",
-                    **provenance(asset, settings),
+                    **provenance(context, asset, settings),
                 }
                 context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
                 _record(db, context, key, asset, "failed", meta)
@@ -141,7 +157,7 @@ def run_partitions(
             meta = {
                 "status": "ok",
                 "elapsed_s": elapsed,
-                **provenance(asset, settings),
+                **provenance(context, asset, settings),
                 **per_asset.get(asset, {}),
             }
             context.add_asset_metadata(meta, asset_key=asset, partition_key=key)

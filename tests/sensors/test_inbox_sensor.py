@@ -284,6 +284,8 @@ def test_batched_runs_cover_each_new_partition_once(inbox, store, daemon: FakeDa
     sensor = make_sensor(inbox, store, run_batch_size=2)
     data = daemon.tick(sensor)
     assert [r.partition_key is None for r in data.run_requests] == [True, True, False]  # 2 + 2 + a single one
+    for r in data.run_requests:  # they say what launched them, and that they run models (one heavy run at a time)
+        assert r.tags["media_assets/source"] == "inbox" and r.tags["media_assets/heavy"] == "true"
     assert sorted(daemon.covered) == sorted(key_of(p) for p in paths) and len(daemon.covered) == 5
     assert daemon.run_until_idle(make_sensor(inbox, store, run_batch_size=2)) == 0  # restart: nothing again
     drop(inbox, "late.mp4", b"late video")

@@ -69,6 +69,7 @@ def test_runs_cover_only_what_changed_and_what_reads_it(setup) -> None:
         (after_scenes, "k5", "k5"),
     ]
     assert all(r.tags["media_assets/source"] == "reprocess" for r in requests)
+    assert all(r.tags["media_assets/heavy"] == "true" for r in requests)  # they run models: one at a time
     assert "transcript code 0 -> " in requests[0].tags["media_assets/reason"]
     assert len({r.run_key for r in requests}) == 3  # one run per range and tick, even if the tick is retried
     assert [r.run_key for r in _tick(store, catalog, instance).run_requests] == [r.run_key for r in requests]
