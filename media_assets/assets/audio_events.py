@@ -13,6 +13,7 @@ import numpy as np
 from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, model_metadata
 from media_assets.assets.runner import run_partitions
 from media_assets.core.audio import load_wav_mono16k
+from media_assets.core.cost import CostMeter
 from media_assets.core.speech.audio_events import AudioEventsResult
 from resources.audio_tagger import AudioTagger
 from resources.catalog import CatalogResource
@@ -49,14 +50,15 @@ def audio_events(
                 held += len(wav)
         except Exception:
             continue
+    meter = CostMeter()
     if prepared:
-        tagger = audio_tagger.get_tagger()
-        results = tagger.tag_many(
-            [wav for _, wav in prepared.values()],
-            hop_s=hop_s,
-            threshold=audio_tagger.threshold,
-            top_k=audio_tagger.top_k,
-        )
+        with meter:
+            results = audio_tagger.get_tagger().tag_many(
+                [wav for _, wav in prepared.values()],
+                hop_s=hop_s,
+                threshold=audio_tagger.threshold,
+                top_k=audio_tagger.top_k,
+            )
         batched = dict(zip(prepared, results, strict=True))
         prepared.clear()
 
@@ -90,5 +92,5 @@ def audio_events(
             }
         }
 
-    run_partitions(context, ["audio_events"], media_store, processing, work, catalog=catalog)
+    run_partitions(context, ["audio_events"], media_store, processing, work, catalog=catalog, shared=meter.cost)
     return dg.MaterializeResult(asset_key="audio_events")

@@ -15,6 +15,7 @@ import numpy as np
 
 from media_assets.assets.common import asset_args, preview_markdown
 from media_assets.assets.runner import require_ok, run_partitions
+from media_assets.core.cost import CostMeter
 from media_assets.core.vision.batching import FrameRef, PipelineResult
 from media_assets.core.vision.draw import contact_sheet
 from media_assets.core.vision.events import build_events
@@ -105,10 +106,12 @@ def detections(
             problems[key] = exc
     refs = [r for found in gathered.values() if found for r in found]
     result: PipelineResult | None = None
+    meter = CostMeter()
     if refs:
-        pipeline = vision.pipeline(spec)  # the models load here, once for the whole run
-        tiles = {r for key, found in gathered.items() if found for r in _tile_refs(found)}
-        result = pipeline.run(refs, lambda r: media_store.get_bytes(r.key, r.image), thumbnails_for=tiles)
+        with meter:
+            pipeline = vision.pipeline(spec)  # the models load here, once for the whole run
+            tiles = {r for key, found in gathered.items() if found for r in _tile_refs(found)}
+            result = pipeline.run(refs, lambda r: media_store.get_bytes(r.key, r.image), thumbnails_for=tiles)
         s = result.stats
         context.log.info(
             f"vision: {s.frames} frames ({s.images} images) of {len(gathered)} partitions in {s.wall_s:.1f}s; "
@@ -192,7 +195,7 @@ def detections(
             meta["preview"] = dg.MetadataValue.md(preview)
         return {"detections": meta}
 
-    run_partitions(context, ["detections"], media_store, processing, work, catalog=catalog)
+    run_partitions(context, ["detections"], media_store, processing, work, catalog=catalog, shared=meter.cost)
     return dg.MaterializeResult(asset_key="detections")
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from media_assets.assets.common import asset_args
 from media_assets.assets.runner import require_ok, run_partitions
+from media_assets.core.cost import CostMeter
 from media_assets.core.embed.documents import (
     TEXT_KINDS,
     ImageDocument,
@@ -185,9 +186,10 @@ def embeddings(
             prepared[key] = gather(media_store, key, image_model is not None)
         except Exception as exc:  # recorded on its partition by run_partitions below
             gather_errors[key] = exc
-    encode_texts(text_model, prepared, text_embedder.batch_size)
-    if image_model is not None:
-        encode_images(image_model, media_store, prepared, image_embedder.batch_size, context.log)
+    with CostMeter() as meter:
+        encode_texts(text_model, prepared, text_embedder.batch_size)
+        if image_model is not None:
+            encode_images(image_model, media_store, prepared, image_embedder.batch_size, context.log)
     context.log.info(
         f"encoded {sum(len(p.docs.texts) for p in prepared.values())} texts and "
         f"{sum(len(p.images) for p in prepared.values())} keyframes of {len(prepared)} partition(s)"
@@ -254,5 +256,5 @@ def embeddings(
         }
 
     with store.holding():  # the embedded store: one shard load and flush for the run, not one per partition
-        run_partitions(context, ["embeddings"], media_store, processing, work, catalog=catalog)
+        run_partitions(context, ["embeddings"], media_store, processing, work, catalog=catalog, shared=meter.cost)
     return dg.MaterializeResult(asset_key="embeddings")

@@ -24,6 +24,7 @@ import dagster as dg
 
 from media_assets.asset_graph import CODE_VERSIONS, PACKAGE_VERSION
 from media_assets.core.catalog import Catalog, CatalogUnavailableError
+from media_assets.core.cost import Cost, CostMeter
 from media_assets.core.errors import MediaError
 from media_assets.core.model_identity import split_code_version
 from resources.catalog import CatalogResource
@@ -115,6 +116,24 @@ def _record(
         raise dg.Failure(description=str(exc), metadata={"catalog": exc.endpoint}) from exc
 
 
+def media_seconds(store: MediaStore, key: str) -> float | None:
+    """The partition's media duration from media_metadata.json (None before it exists or without one)."""
+    try:
+        value = store.get_json(key, "media_metadata.json").get("duration_s")
+    except Exception:
+        return None
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def shares(media: dict[str, float | None]) -> dict[str, float]:
+    """Each partition's share of work done for all of them at once, by media seconds (equal when unknown)."""
+    known = [m for m in media.values() if m]
+    fallback = sum(known) / len(known) if known else 1.0
+    weights = {k: (m or fallback) for k, m in media.items()}
+    total = sum(weights.values()) or 1.0
+    return {k: w / total for k, w in weights.items()}
+
+
 def run_partitions(
     context: dg.AssetExecutionContext,
     assets: list[str],
@@ -123,34 +142,32 @@ def run_partitions(
     work: Callable[[str], dict[str, dict[str, Any]]],
     *,
     catalog: CatalogResource,
+    shared: Cost | None = None,
 ) -> PartitionOutcome:
-    """Run ``work(key)`` for every partition of the step; ``work`` returns metadata per asset name."""
+    """Run ``work(key)`` for every partition of the step; ``work`` returns metadata per asset name.
+
+    Each partition's materialization records what it cost (``cost/...``: wall and CPU seconds, peak memory, GPU
+    memory, media seconds, real-time factor). ``shared`` is the cost of work the step did for all its partitions
+    at once (a batched inference before ``work``), shared out by media seconds.
+    """
     outcome = PartitionOutcome()
     keys = list(context.partition_keys)
     db = catalog_for(store, catalog)
+    media = {key: media_seconds(store, key) for key in keys}
+    portion = shares(media)
     for key in keys:
         started = time.perf_counter()
         try:
             store.sweep_orphans(key)  # what a killed earlier run was writing
-            per_asset = work(key)
+            with CostMeter() as meter:
+                per_asset = work(key)
         except Exception as exc:
-            rec = error_record(exc, key, assets[0])
-            message = f"{rec['file']}: {rec['problem']}" if rec.get("file") else rec["problem"]
-            outcome.failed[key] = rec
-            for asset in assets:
-                store.put_json(key, f"errors/{asset}.json", {**rec, "asset": asset})
-                meta = {
-                    "status": "failed",
-                    "error_code": rec["code"],
-                    "error": message,
-                    "file": rec.get("file") or "",
-                    **provenance(context, asset, settings),
-                }
-                context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
-                _record(db, context, key, asset, "failed", meta)
-            context.log.error(f"[{key}] {', '.join(assets)} failed: {message}")
+            _record_failure(context, db, store, settings, assets, key, exc, outcome)
             continue
         elapsed = round(time.perf_counter() - started, 3)
+        duration = media[key] or _duration_from(per_asset)
+        assert meter.cost is not None
+        cost = meter.cost.plus(shared.share(portion[key]) if shared else None).with_media(duration)
         for asset in assets:
             if store.exists(key, f"errors/{asset}.json"):  # an earlier failure is superseded
                 store.delete_prefix(key, f"errors/{asset}.json")
@@ -158,6 +175,7 @@ def run_partitions(
                 "status": "ok",
                 "elapsed_s": elapsed,
                 **provenance(context, asset, settings),
+                **cost.metadata(),
                 **per_asset.get(asset, {}),
             }
             context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
@@ -175,3 +193,36 @@ def run_partitions(
             + ", ".join(sorted(outcome.failed))
         )
     return outcome
+
+
+def _duration_from(per_asset: dict[str, dict[str, Any]]) -> float | None:
+    """media_metadata's own duration (the one asset that runs before media_metadata.json exists)."""
+    value = per_asset.get("media_metadata", {}).get("duration_s")
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _record_failure(
+    context: dg.AssetExecutionContext,
+    db: Catalog,
+    store: MediaStore,
+    settings: ProcessingSettings,
+    assets: list[str],
+    key: str,
+    exc: Exception,
+    outcome: PartitionOutcome,
+) -> None:
+    rec = error_record(exc, key, assets[0])
+    message = f"{rec['file']}: {rec['problem']}" if rec.get("file") else rec["problem"]
+    outcome.failed[key] = rec
+    for asset in assets:
+        store.put_json(key, f"errors/{asset}.json", {**rec, "asset": asset})
+        meta = {
+            "status": "failed",
+            "error_code": rec["code"],
+            "error": message,
+            "file": rec.get("file") or "",
+            **provenance(context, asset, settings),
+        }
+        context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
+        _record(db, context, key, asset, "failed", meta)
+    context.log.error(f"[{key}] {', '.join(assets)} failed: {message}")

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from media_assets.core.catalog_schema import TABLES, build_metadata
+from media_assets.core.catalog_schema import COST_COLUMNS, TABLES, build_metadata
 
 CONNECT_TIMEOUT_S = 5
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -100,6 +100,10 @@ def plain(value: Any) -> Any:
         return value
     except (TypeError, ValueError):
         return str(value)
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def output_uris(metadata: Mapping[str, Any]) -> list[str]:
@@ -190,8 +194,20 @@ class Catalog:
                 if self.schema:
                     conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                 self.metadata.create_all(conn, checkfirst=True)
+                self._add_missing_columns(conn)
         except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise CatalogUnavailableError(self.endpoint, str(exc.orig or exc).strip().splitlines()[0]) from exc
+
+    def _add_missing_columns(self, conn: sa.Connection) -> None:
+        """Columns added to the schema since a catalog was made (``ALTER TABLE ... ADD COLUMN``, nullable)."""
+        inspector = sa.inspect(conn)
+        for table in self.tables.values():
+            present = {c["name"] for c in inspector.get_columns(table.name, schema=table.schema)}
+            for column in table.columns:
+                if column.name not in present:
+                    kind = column.type.compile(dialect=conn.dialect)
+                    name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+                    conn.execute(sa.text(f'ALTER TABLE {name} ADD COLUMN "{column.name}" {kind}'))
 
     @contextlib.contextmanager
     def _schema_lock(self) -> Iterator[None]:
@@ -332,6 +348,7 @@ class Catalog:
             "code_version": version,
             "model": model or _model_name(meta),
             "preset": preset or meta.get("media_assets/preset"),
+            **{name: _float(meta.get(f"cost/{name}")) for name in COST_COLUMNS},
         }
         result = {
             "status": status,

@@ -16,6 +16,15 @@ TS = sa.DateTime(timezone=True)
 TABLES = ("videos", "processing_jobs", "video_results", "timelines")
 
 
+# What a job cost (media_assets.core.cost): added to catalogs made before these columns existed by
+# Catalog.create_schema.
+COST_COLUMNS = ("cpu_s", "peak_rss_mb", "gpu_peak_mb", "media_s", "rtf")
+
+
+def cost_columns() -> list[sa.Column]:
+    return [sa.Column(name, sa.Float) for name in COST_COLUMNS]
+
+
 def build_metadata(schema: str | None = None, prefix: str = "") -> sa.MetaData:
     """Tables named ``<prefix><table>``, in ``schema`` when given (PostgreSQL)."""
     md = sa.MetaData(schema=schema)
@@ -51,6 +60,7 @@ def build_metadata(schema: str | None = None, prefix: str = "") -> sa.MetaData:
         sa.Column("code_version", sa.String(64)),
         sa.Column("model", sa.Text),
         sa.Column("preset", sa.String(32)),
+        *cost_columns(),
         sa.Index(f"ix_{prefix}processing_jobs_partition_asset", "partition", "asset"),
     )
     sa.Table(

@@ -228,3 +228,28 @@ def test_resource_defaults_to_sqlite_beside_the_indexes(tmp_path: Path, monkeypa
     monkeypatch.setenv("MEDIA_ASSETS_CATALOG_URL", "postgresql://postgres@127.0.0.1:1/test")
     with pytest.raises(CatalogUnavailableError, match=r"127\.0\.0\.1:1"):
         CatalogResource.from_env().open()
+
+
+def test_a_catalog_made_before_the_cost_columns_gets_them(tmp_path) -> None:
+    """Catalogs made by earlier releases are migrated in place (ALTER TABLE ADD COLUMN), their rows kept."""
+    import sqlite3
+
+    from media_assets.core.catalog import open_catalog
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE processing_jobs (run_id VARCHAR(64), partition VARCHAR(64), asset VARCHAR(128), "
+            "status VARCHAR(32) NOT NULL, started_at DATETIME, finished_at DATETIME, elapsed_s FLOAT, "
+            "error_code VARCHAR(64), error TEXT, code_version VARCHAR(64), model TEXT, preset VARCHAR(32), "
+            "PRIMARY KEY (run_id, partition, asset))"
+        )
+        db.execute("INSERT INTO processing_jobs (run_id, partition, asset, status) VALUES ('r', 'p', 'audio', 'ok')")
+    catalog = open_catalog(path=path)
+    try:
+        catalog.record_materialization("p", "transcript", "ok", {"cost/cpu_s": 1.5, "cost/rtf": 0.1}, run_id="r2")
+        jobs = {j["asset"]: j for j in catalog.jobs(partition="p")}
+    finally:
+        catalog.close()
+    assert jobs["audio"]["status"] == "ok" and jobs["audio"]["cpu_s"] is None
+    assert jobs["transcript"]["cpu_s"] == 1.5 and jobs["transcript"]["rtf"] == 0.1
