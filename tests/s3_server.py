@@ -103,6 +103,8 @@ class S3Server:
     secret_key: str = SECRET_KEY
     region: str = REGION
     ports: dict[str, int] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
+    process_env: dict[str, str] = field(default_factory=dict, repr=False)
     _log_file: Any = field(default=None, repr=False)
     _client: Any = field(default=None, repr=False)
 
@@ -160,6 +162,26 @@ class S3Server:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+    def kill(self) -> None:
+        """Stop the server process and keep its data (an outage; :meth:`start_again` ends it)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def start_again(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """The same server again: same ports, same data. (Not tied to the parent's death: PR_SET_PDEATHSIG
+        follows the thread that starts the process, and a test may restart the server from a short-lived
+        thread. Stop it with :meth:`stop`.)"""
+        self.process = subprocess.Popen(
+            self.args,
+            cwd=self.data_dir,
+            env=self.process_env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+        _wait_ready(self, timeout)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -256,6 +278,8 @@ def start_s3_server(weed: str | None = None, *, timeout: float = STARTUP_TIMEOUT
             log_path=log_path,
             process=process,
             ports=ports,
+            args=args,
+            process_env=env,
             _log_file=log_file,
         )
         try:

@@ -41,6 +41,13 @@ def spec_args(name: str) -> dict[str, Any]:
     }
 
 
+# A step that still fails transiently after the per-partition retries (runner.TRANSIENT_ATTEMPTS) is run again
+# by Dagster after 30 s, then 60 s (each +-jitter). Bad input is never retried: its Failure says so.
+TRANSIENT_RETRY_POLICY = dg.RetryPolicy(
+    max_retries=2, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
 def asset_args(name: str) -> dict[str, Any]:
     """Everything ``@dg.asset`` needs from the table for asset ``name``: partitions, backfill policy, group, code
     version, upstream assets and pool. The decorator adds only what is the asset's own (kinds, description)."""
@@ -50,6 +57,7 @@ def asset_args(name: str) -> dict[str, Any]:
         "partitions_def": PARTITIONS,
         "backfill_policy": BACKFILL_POLICY,
         "pool": info.pool,
+        "retry_policy": TRANSIENT_RETRY_POLICY,
         **spec_args(name),
     }
 

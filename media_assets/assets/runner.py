@@ -14,6 +14,7 @@ the file's.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -27,9 +28,14 @@ from media_assets.core.catalog import Catalog, CatalogUnavailableError
 from media_assets.core.cost import Cost, CostMeter
 from media_assets.core.errors import MediaError
 from media_assets.core.model_identity import split_code_version
+from media_assets.core.transient import is_transient, with_retries
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
+
+# Tries of one partition's work while it fails transiently (S3, network, database), with exponential backoff
+# and jitter; past them the step fails and the assets' RetryPolicy (assets/common.py) runs it again later.
+TRANSIENT_ATTEMPTS = int(os.environ.get("MEDIA_ASSETS_TRANSIENT_ATTEMPTS", "4"))
 
 
 class UpstreamFailed(Exception):
@@ -160,8 +166,12 @@ def run_partitions(
         try:
             store.sweep_orphans(key)  # what a killed earlier run was writing
             with CostMeter() as meter:
-                per_asset = work(key)
+                per_asset, retries = with_retries(
+                    lambda key=key: work(key), attempts=TRANSIENT_ATTEMPTS, on_retry=_log_retry(context, key)
+                )
         except Exception as exc:
+            if is_transient(exc):  # still failing after the retries: the step fails, Dagster retries it later
+                raise
             _record_failure(context, db, store, settings, assets, key, exc, outcome)
             continue
         elapsed = round(time.perf_counter() - started, 3)
@@ -176,6 +186,7 @@ def run_partitions(
                 "elapsed_s": elapsed,
                 **provenance(context, asset, settings),
                 **cost.metadata(),
+                **({"media_assets/transient_retries": retries} if retries else {}),
                 **per_asset.get(asset, {}),
             }
             context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
@@ -186,6 +197,7 @@ def run_partitions(
         raise dg.Failure(
             description=f"{len(outcome.failed)} of {len(keys)} partition(s) failed; first: {first['problem']}",
             metadata={"failed_partitions": dg.MetadataValue.json(outcome.failed)},
+            allow_retries=False,  # the input is bad (or the code is): trying again gives the same answer
         )
     if outcome.failed:
         context.log.warning(
@@ -193,6 +205,13 @@ def run_partitions(
             + ", ".join(sorted(outcome.failed))
         )
     return outcome
+
+
+def _log_retry(context: dg.AssetExecutionContext, key: str) -> Callable[[int, BaseException, float], None]:
+    def log(attempt: int, exc: BaseException, delay: float) -> None:
+        context.log.warning(f"[{key}] transient fault, try {attempt + 1} in {delay:.1f}s: {type(exc).__name__}: {exc}")
+
+    return log
 
 
 def _duration_from(per_asset: dict[str, dict[str, Any]]) -> float | None:

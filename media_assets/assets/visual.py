@@ -9,6 +9,7 @@ import dagster as dg
 from media_assets.assets.common import (
     BACKFILL_POLICY,
     PARTITIONS,
+    TRANSIENT_RETRY_POLICY,
     load_media_info,
     preview_markdown,
     source_path,
@@ -75,6 +76,7 @@ def keyframe_problems(scenes: list[dict], keyframes: list[dict]) -> list[str]:
     ],
     partitions_def=PARTITIONS,
     backfill_policy=BACKFILL_POLICY,
+    retry_policy=TRANSIENT_RETRY_POLICY,
     can_subset=False,
 )
 def visual_pass(

@@ -27,6 +27,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from media_assets.core.errors import ModelLoadError
+from media_assets.core.transient import halving
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # Spellings that mean the packaged all-MiniLM-L6-v2 weights.
@@ -211,7 +212,8 @@ class OnnxTextEmbedder(EmbedderInfo):
             return out
         encodings = self.tokenizer.encode_batch(texts)
         for group in self.batches([len(e.ids) for e in encodings], max(1, batch_size)):
-            out[group] = l2_normalise(self._run([encodings[i] for i in group]))
+            rows = halving(lambda part: list(self._run([encodings[i] for i in part])), group)  # OOM: half size
+            out[group] = l2_normalise(np.asarray(rows, dtype=np.float32))
         return out
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from media_assets.core.speech.diarization_models import DiarizationModelError
 from media_assets.core.speech.fbank import NUM_MEL_BINS, subsegment_fbank
+from media_assets.core.transient import halving
 
 CAMPP_RELATIVE = Path("speech_campplus_sv_zh_en_16k-common_advanced") / "campplus_cn_en_common.pt"
 EMBEDDING_DIM = 192
@@ -68,13 +69,16 @@ class CamPlusPlus:
         if not len(subsegments):
             return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
         feats = subsegment_fbank(audio, subsegments)
-        out = []
+
+        def forward(idx: list[int]) -> list[np.ndarray]:
+            longest = int(max(feats.frames[i] for i in idx))
+            batch = np.zeros((len(idx), longest, NUM_MEL_BINS), dtype=np.float32)
+            for row, i in enumerate(idx):
+                batch[row, : feats.frames[i]] = feats.of(i)
+            return list(self._model(torch.from_numpy(batch).to(self.device)).cpu().numpy())
+
+        out: list[np.ndarray] = []
         with torch.no_grad():
             for b in range(0, len(feats), BATCH_SIZE):
-                idx = range(b, min(len(feats), b + BATCH_SIZE))
-                longest = int(max(feats.frames[i] for i in idx))
-                batch = np.zeros((len(idx), longest, NUM_MEL_BINS), dtype=np.float32)
-                for row, i in enumerate(idx):
-                    batch[row, : feats.frames[i]] = feats.of(i)
-                out.append(self._model(torch.from_numpy(batch).to(self.device)).cpu().numpy())
-        return np.concatenate(out).astype(np.float32, copy=False)
+                out += halving(forward, list(range(b, min(len(feats), b + BATCH_SIZE))))  # OOM: half size
+        return np.stack(out).astype(np.float32, copy=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 
@@ -15,8 +16,11 @@ def _is_not_found(exc: BaseException) -> bool:
 
 
 def make_s3_client(endpoint_url: str | None = None, region_name: str | None = None) -> Any:
+    """A boto3 S3 client; botocore retries each call ``$MEDIA_ASSETS_S3_MAX_ATTEMPTS`` times (default 5), then the
+    pipeline's own retries take over (media_assets.core.transient)."""
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=32)
+    attempts = int(os.environ.get("MEDIA_ASSETS_S3_MAX_ATTEMPTS", "5"))
+    config = Config(retries={"max_attempts": attempts, "mode": "standard"}, max_pool_connections=32)
     return boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region_name, config=config)

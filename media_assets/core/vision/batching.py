@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from media_assets.core.transient import is_out_of_memory
 from media_assets.core.vision.faces import RetinaFaceDetector
 from media_assets.core.vision.objects import ObjectDetector
 from media_assets.core.vision.ocr import RapidOcrEngine
@@ -250,19 +251,7 @@ class VisionPipeline:
         arrays = [item.array for item in ok]
         for name, fn in self._models():
             t = time.perf_counter()
-            calls = 0
-            try:
-                outs = fn(arrays) if arrays else []
-                calls += 1
-            except Exception:
-                outs = []
-                for item in ok:
-                    try:
-                        outs.append(fn([item.array])[0])
-                    except Exception as exc:
-                        item.status, item.error = "unreadable", f"{name} model failed: {type(exc).__name__}: {exc}"
-                        outs.append([])
-                    calls += 1
+            outs, calls = self._run_model(name, fn, ok) if arrays else ([], 0)
             dt = time.perf_counter() - t
             with self._lock:
                 timing = stats.models.setdefault(name, ModelTiming())
@@ -271,6 +260,28 @@ class VisionPipeline:
                 timing.calls += calls
             for item, out in zip(ok, outs, strict=True):
                 found.setdefault(id(item), {})[name] = out
+
+    def _run_model(self, name: str, fn: Any, items: list[_Image]) -> tuple[list[Any], int]:
+        """``fn`` on the images: out of memory, again on each half; another failure, image by image, so that only
+        the image it fails on is marked unreadable. Returns the outputs and the number of calls."""
+        try:
+            return fn([item.array for item in items]), 1
+        except Exception as exc:
+            if len(items) > 1 and is_out_of_memory(exc):
+                mid = len(items) // 2
+                first, a = self._run_model(name, fn, items[:mid])
+                second, b = self._run_model(name, fn, items[mid:])
+                return first + second, a + b
+            if len(items) == 1:
+                item = items[0]
+                item.status, item.error = "unreadable", f"{name} model failed: {type(exc).__name__}: {exc}"
+                return [[]], 1
+        outs, calls = [], 0  # the failed call on the whole batch is not counted
+        for item in items:
+            out, n = self._run_model(name, fn, [item])
+            outs += out
+            calls += n
+        return outs, calls
 
     def _thumbs(self, item: _Image, wanted: set[FrameRef], out: dict[FrameRef, Image.Image]) -> None:
         chosen = [r for r in item.refs if r in wanted]

@@ -81,9 +81,10 @@ def test_batches_span_partitions_and_bad_images_stay_on_their_frame(prefetch: bo
     result = pipe.run(refs, read, thumbnails_for=thumbs_for)
     assert sorted(reads) == sorted(set(reads)) and len(reads) == 11  # each distinct image read once
     # 11 distinct images in batches of 3 across both partitions (the 2nd batch holds aaaa's last keyframe and
-    # bbbb's first ones); unreadable images leave their batch; a failing batch is retried one image at a time
+    # bbbb's first ones); unreadable images leave their batch; a failing batch is retried one image at a time,
+    # and a single image that fails is not tried again
     assert faces.batches == [3, 3, 1, 1]
-    assert objects.batches == [3, 3, 1, 1, 1]
+    assert objects.batches == [3, 3, 1, 1]
     a, b = result.frames["aaaa"], result.frames["bbbb"]
     assert [f.status for f in a] == ["ok"] * 6
     assert a[4].objects == a[1].objects and a[4].duplicate_of == 1 and a[4].image == "keyframes/00001.jpg"
