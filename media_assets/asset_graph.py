@@ -172,7 +172,7 @@ def outdated(
             if job is None:
                 continue
             made, now = job.get("code_version"), versions.get(asset, CODE_VERSIONS[asset])
-            if made and made != now:
+            if made and made != now and not made_before_fingerprints(made, now):
                 changed.append(asset)
                 reasons.append(_why(asset, made, now))
             elif preset and job.get("preset") and job["preset"] != preset:
@@ -185,6 +185,12 @@ def outdated(
                 "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else ""),
             )
     return out
+
+
+def made_before_fingerprints(made: str, now: str) -> bool:
+    """Made by a release that did not record model fingerprints, by the same logic: not redone for that alone
+    (the model is not known, and an upgrade should not reprocess every video)."""
+    return "+" not in made and made == now.partition("+")[0]
 
 
 def _why(asset: str, made: str, now: str) -> str:

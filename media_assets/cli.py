@@ -505,12 +505,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = add_search_parser(sub)
     p.set_defaults(func=_run_search)
 
+    from media_assets.lineage_cli import add_lineage_parser
+
+    p = add_lineage_parser(sub)
+    p.set_defaults(func=_run_lineage)
+
     p = sub.add_parser("ui", help="start the Dagster UI on this project")
     common(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
     return parser
+
+
+def _run_lineage(args: argparse.Namespace) -> int:
+    from media_assets.lineage_cli import run_lineage
+
+    return run_lineage(args)
 
 
 def _run_search(args: argparse.Namespace) -> int:

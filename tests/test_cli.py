@@ -148,3 +148,17 @@ def test_demo_runs_the_pipeline_on_a_generated_clip(tmp_path: Path) -> None:
 def test_workspace_points_at_definitions() -> None:
     text = (REPO_ROOT / "workspace.yaml").read_text()
     assert "media_assets.definitions" in text
+
+
+def test_model_changes_are_outdated_but_outputs_from_before_fingerprints_are_not() -> None:
+    from media_assets.asset_graph import outdated
+
+    versions = {"transcript": "1+newmodel"}
+    made = {("k", "transcript"): {"code_version": "1+oldmodel"}}
+    assert outdated(made, ["k"], ["transcript"], None, versions=versions) == {
+        "k": (["transcript"], "transcript model oldmodel -> newmodel")
+    }
+    before = {("k", "transcript"): {"code_version": "1"}}  # an earlier release recorded no fingerprint
+    assert outdated(before, ["k"], ["transcript"], None, versions=versions) == {}
+    older = {("k", "transcript"): {"code_version": "0"}}
+    assert outdated(older, ["k"], ["transcript"], None, versions=versions)["k"][1] == "transcript code 0 -> 1+newmodel"

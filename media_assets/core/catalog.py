@@ -442,6 +442,24 @@ class Catalog:
                     }
         return out
 
+    def lineage(self, partition: str) -> dict[str, dict[str, Any]]:
+        """What made each current output of ``partition``: asset -> code version, preset, model, run id and when."""
+        t = self.tables["video_results"]
+        stmt = sa.select(t.c.asset, t.c.code_version, t.c.result, t.c.updated_at).where(t.c.partition == partition)
+        out: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(stmt).mappings():
+                result = row["result"] if isinstance(row["result"], dict) else json.loads(row["result"])
+                meta = result.get("metadata") or {}
+                out[row["asset"]] = {
+                    "code_version": row["code_version"],
+                    "preset": meta.get("media_assets/preset"),
+                    "model": _model_name(meta),
+                    "run_id": result.get("run_id"),
+                    "updated_at": row["updated_at"],
+                }
+        return out
+
     def drop_all(self) -> None:
         """Drop the tables (and the schema, when one was given). For tests and ``reset`` tooling."""
         with self.engine.begin() as conn:
