@@ -181,13 +181,6 @@ def _plan(args, instance, store, keys, wanted, selected, console):
     return group_by_assets(stale, {tuple(selected): todo} if todo else {}), before, stale
 
 
-def _open_instance(dagster_home: str | None):
-    """The local Dagster instance, created safely when several processes start on a new DAGSTER_HOME at once."""
-    from media_assets.instance import get_instance
-
-    return get_instance(dagster_home)
-
-
 def cmd_process(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -198,7 +191,9 @@ def cmd_process(args: argparse.Namespace) -> int:
     except ValueError as exc:
         console.print(f"[red]{exc}")
         return 2
-    instance = _open_instance(args.dagster_home)
+    from media_assets.instance import get_instance
+
+    instance = get_instance(args.dagster_home)  # safe when several processes create it at once
     from media_assets.partitions import VIDEOS_PARTITIONS_NAME
     from media_assets.run_liveness import reap_dead_runs
 
@@ -228,11 +223,9 @@ def cmd_process(args: argparse.Namespace) -> int:
             status, note = "interrupted", f"stopped by {interrupted.signal}; the next run completes it"
         else:
             status, note = before[key] if key not in redo and key in before else _status(store, key, selected)
-        if status == "interrupted":
-            pass
-        elif key in stale:
+        if status != "interrupted" and key in stale:
             note = f"reprocessed ({stale[key][1]}); {note}"
-        elif key not in redo:
+        elif status != "interrupted" and key not in redo:
             note = ("up to date; " if status == "ok" else "recorded earlier (--retry-failed to retry); ") + note
         failed += status != "ok"
         rows.extend((given, key, status, note) for given in givens)
@@ -267,19 +260,11 @@ def _print_summary(args: argparse.Namespace, rows: list[tuple[str, str, str, str
 
 
 def _report_reaped(reaped, console, instance) -> None:
-    """Say which dead run was marked failed and why; record what it left unfinished for the next run."""
     from rich.markup import escape
 
-    from media_assets.interruptions import record_dead_run
+    from media_assets.interruptions import report_dead_run
 
-    console.print(f"[yellow]run {reaped.run_id} ({reaped.job_name}) was marked failed: {escape(reaped.message)}")
-    try:
-        pending = record_dead_run(instance, reaped.run, reaped.message)
-    except Exception as exc:
-        console.print(f"[yellow]could not record what run {reaped.run_id} left unfinished: {exc}")
-        return
-    if pending:
-        console.print(f"[yellow]  it left {len(pending)} partition(s) unfinished: {', '.join(sorted(pending)[:5])}")
+    report_dead_run(instance, reaped, lambda line: console.print(f"[yellow]{escape(line)}"))
 
 
 class _Interrupted:

@@ -28,7 +28,6 @@ from media_assets.run_liveness import (
     holding_run_lock,
     liveness_tags,
     patch_dagster_claim_backoff,
-    reap_dead_runs,
     wait_for_pools,
 )
 
@@ -100,9 +99,7 @@ def execute_run(
     for its pools. Returns the result of ``execute_in_process``; :class:`StopRequested` propagates."""
     patch_dagster_claim_backoff()
     with holding_run_lock(instance, handle.run_id):
-        for reaped in reap_dead_runs(instance):
-            on_reaped(reaped)
-        wait_for_pools(instance, pools_of(job), on_wait=on_wait)
+        wait_for_pools(instance, pools_of(job), on_wait=on_wait, on_reaped=on_reaped)
 
         def target() -> None:
             try:

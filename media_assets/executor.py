@@ -12,7 +12,7 @@ from typing import Any
 
 import dagster as dg
 
-from media_assets.interruptions import record_dead_run
+from media_assets.interruptions import report_dead_run
 from media_assets.run_liveness import (
     hold_run_lock_until_exit,
     liveness_tags,
@@ -42,11 +42,7 @@ class GuardedExecutor(dg.Executor):
         hold_run_lock_until_exit(instance, run_id)
         instance.add_run_tags(run_id, liveness_tags(run_id))
         for reaped in reap_dead_runs(instance, exclude=[run_id]):
-            plan_context.log.warning(f"run {reaped.run_id} ({reaped.job_name}) marked failed: {reaped.message}")
-            try:
-                record_dead_run(instance, reaped.run, reaped.message)
-            except Exception as exc:  # the catalog's problem is reported by the steps that need it
-                plan_context.log.warning(f"could not record what run {reaped.run_id} left unfinished: {exc}")
+            report_dead_run(instance, reaped, plan_context.log.warning)
         yield from self.inner.execute(plan_context, execution_plan)
 
 

@@ -8,7 +8,8 @@ and what reads them on its next run, and what its writers left half-done is remo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import dagster as dg
 
@@ -97,3 +98,15 @@ def record_dead_run(instance: dg.DagsterInstance, run: dg.DagsterRun, reason: st
     pending = unfinished(instance, run.run_id, run_assets(instance, run), run_partitions(instance, run))
     record_interrupted(run.run_id, pending, reason)
     return pending
+
+
+def report_dead_run(instance: dg.DagsterInstance, reaped: Any, report: Callable[[str], object]) -> None:
+    """Say which dead run was marked failed and why, and record what it left unfinished for the next run."""
+    report(f"run {reaped.run_id} ({reaped.job_name}) was marked failed: {reaped.message}")
+    try:
+        pending = record_dead_run(instance, reaped.run, reaped.message)
+    except Exception as exc:  # the catalog's problem is reported by the steps that need it
+        report(f"could not record what run {reaped.run_id} left unfinished: {exc}")
+        return
+    if pending:
+        report(f"  it left {len(pending)} partition(s) unfinished: {', '.join(sorted(pending)[:5])}")

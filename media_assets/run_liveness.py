@@ -50,15 +50,25 @@ def liveness_tags(run_id: str) -> dict[str, str]:
     return {HOST_TAG: host_name(), LOCK_TAG: run_id, PID_TAG: str(os.getpid())}
 
 
-@contextlib.contextmanager
-def holding_run_lock(instance: dg.DagsterInstance, run_id: str) -> Iterator[None]:
-    """Hold the run's liveness lock while the body runs (the lock file is removed afterwards)."""
+def _take_lock(instance: dg.DagsterInstance, run_id: str) -> tuple[Path, int]:
+    """Create the run's lock file, take its lock and write our pid in it: (path, open descriptor)."""
     path = _lock_path(instance, run_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, f"{os.getpid()}\n".encode())
+    except BaseException:
+        os.close(fd)
+        raise
+    return path, fd
+
+
+@contextlib.contextmanager
+def holding_run_lock(instance: dg.DagsterInstance, run_id: str) -> Iterator[None]:
+    """Hold the run's liveness lock while the body runs (the lock file is removed afterwards)."""
+    path, fd = _take_lock(instance, run_id)
+    try:
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -175,17 +185,19 @@ def wait_for_pools(
     pools: Sequence[str],
     *,
     on_wait: Callable[[list[SlotHolder], float], None],
+    on_reaped: Callable[[ReapedRun], None],
     poll_s: float = POLL_S,
     report_every_s: float = 10.0,
 ) -> float:
-    """Block until each of ``pools`` has a free slot, reaping dead runs between checks; returns seconds waited.
-
-    ``on_wait(holders, since)`` is called when waiting starts and then every ``report_every_s``.
+    """Block until each of ``pools`` has a free slot, reaping dead runs before each check (``on_reaped`` for
+    each); returns seconds waited. ``on_wait(holders, since)`` is called when waiting starts and then every
+    ``report_every_s``.
     """
     started = time.time()
     last_report = 0.0
     while True:
-        reap_dead_runs(instance)
+        for reaped in reap_dead_runs(instance):
+            on_reaped(reaped)
         holders = busy_pools(instance, pools)
         if not holders:
             return time.time() - started
@@ -221,11 +233,5 @@ _HELD: dict[str, int] = {}  # run_id -> fd held until this process exits
 def hold_run_lock_until_exit(instance: dg.DagsterInstance, run_id: str) -> None:
     """Take the run's liveness lock and keep it until this process exits (the run worker marks the run finished
     after its executor returns, so releasing earlier would let a reaper see a live run as dead)."""
-    if run_id in _HELD:
-        return
-    path = _lock_path(instance, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    _HELD[run_id] = fd
+    if run_id not in _HELD:
+        _HELD[run_id] = _take_lock(instance, run_id)[1]

@@ -23,7 +23,7 @@ from typing import Any
 
 import dagster as dg
 
-from media_assets.asset_graph import CODE_VERSIONS, PACKAGE_VERSION
+from media_assets.asset_graph import CODE_VERSIONS, INFO, PACKAGE_VERSION
 from media_assets.core.catalog import Catalog, CatalogUnavailableError
 from media_assets.core.cost import Cost, CostMeter
 from media_assets.core.errors import MediaError
@@ -159,7 +159,9 @@ def run_partitions(
     outcome = PartitionOutcome()
     keys = list(context.partition_keys)
     db = catalog_for(store, catalog)
-    media = {key: media_seconds(store, key) for key in keys}
+    # media_metadata.json exists only once media_metadata has run: the asset without upstream makes it
+    has_metadata = any(INFO[a].upstream for a in assets)
+    media = {key: media_seconds(store, key) if has_metadata else None for key in keys}
     portion = shares(media)
     for key in keys:
         started = time.perf_counter()
