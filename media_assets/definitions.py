@@ -17,6 +17,7 @@ import dagster as dg
 
 from media_assets.asset_graph import CODE_VERSIONS
 from media_assets.assets import ALL_ASSETS, CPU_TIER
+from media_assets.assets.checks import output_checks
 from media_assets.automation import redo_on_model_change_sensor, with_automation_conditions
 from media_assets.core.model_identity import code_version as model_code_version
 from media_assets.executor import guarded_executor
@@ -137,6 +138,7 @@ def build_definitions() -> dg.Definitions:
     versions = {**CODE_VERSIONS, **{a: model_code_version(CODE_VERSIONS[a], i) for a, i in identities.items() if i}}
     return dg.Definitions(
         assets=with_automation_conditions(with_model_versions(ALL_ASSETS, identities)),
+        asset_checks=[output_checks],
         jobs=[process_media_job, cpu_tier_job],
         sensors=[*build_sensors(), redo_on_model_change_sensor()],
         schedules=[build_reprocess_schedule(process_media_job, versions=versions)],

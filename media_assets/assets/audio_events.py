@@ -11,7 +11,7 @@ import dagster as dg
 import numpy as np
 
 from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, model_metadata
-from media_assets.assets.runner import run_partitions
+from media_assets.assets.runner import results, run_partitions
 from media_assets.core.audio import load_wav_mono16k
 from media_assets.core.cost import CostMeter
 from media_assets.core.speech.audio_events import AudioEventsResult
@@ -53,13 +53,13 @@ def audio_events(
     meter = CostMeter()
     if prepared:
         with meter:
-            results = audio_tagger.get_tagger().tag_many(
+            tagged = audio_tagger.get_tagger().tag_many(
                 [wav for _, wav in prepared.values()],
                 hop_s=hop_s,
                 threshold=audio_tagger.threshold,
                 top_k=audio_tagger.top_k,
             )
-        batched = dict(zip(prepared, results, strict=True))
+        batched = dict(zip(prepared, tagged, strict=True))
         prepared.clear()
 
     def work(key: str) -> dict:
@@ -92,5 +92,7 @@ def audio_events(
             }
         }
 
-    run_partitions(context, ["audio_events"], media_store, processing, work, catalog=catalog, shared=meter.cost)
-    return dg.MaterializeResult(asset_key="audio_events")
+    yield from results(
+        context,
+        run_partitions(context, ["audio_events"], media_store, processing, work, catalog=catalog, shared=meter.cost),
+    )

@@ -14,7 +14,7 @@ import dagster as dg
 import numpy as np
 
 from media_assets.assets.common import asset_args, preview_markdown
-from media_assets.assets.runner import require_ok, run_partitions
+from media_assets.assets.runner import require_ok, results, run_partitions
 from media_assets.core.cost import CostMeter
 from media_assets.core.vision.batching import FrameRef, PipelineResult
 from media_assets.core.vision.draw import contact_sheet
@@ -195,8 +195,10 @@ def detections(
             meta["preview"] = dg.MetadataValue.md(preview)
         return {"detections": meta}
 
-    run_partitions(context, ["detections"], media_store, processing, work, catalog=catalog, shared=meter.cost)
-    return dg.MaterializeResult(asset_key="detections")
+    yield from results(
+        context,
+        run_partitions(context, ["detections"], media_store, processing, work, catalog=catalog, shared=meter.cost),
+    )
 
 
 def _drop_sheet(store: MediaStore, key: str) -> None:

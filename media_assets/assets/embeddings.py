@@ -13,7 +13,7 @@ import dagster as dg
 import numpy as np
 
 from media_assets.assets.common import asset_args
-from media_assets.assets.runner import require_ok, run_partitions
+from media_assets.assets.runner import require_ok, results, run_partitions
 from media_assets.core.cost import CostMeter
 from media_assets.core.embed.documents import (
     TEXT_KINDS,
@@ -256,5 +256,7 @@ def embeddings(
         }
 
     with store.holding():  # the embedded store: one shard load and flush for the run, not one per partition
-        run_partitions(context, ["embeddings"], media_store, processing, work, catalog=catalog, shared=meter.cost)
-    return dg.MaterializeResult(asset_key="embeddings")
+        yield from results(
+            context,
+            run_partitions(context, ["embeddings"], media_store, processing, work, catalog=catalog, shared=meter.cost),
+        )

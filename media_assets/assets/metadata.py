@@ -3,7 +3,7 @@
 import dagster as dg
 
 from media_assets.assets.common import asset_args, source_path
-from media_assets.assets.runner import catalog_for, run_partitions
+from media_assets.assets.runner import catalog_for, results, run_partitions
 from media_assets.core.probe import probe
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
@@ -21,7 +21,7 @@ def media_metadata(
     media_store: MediaStore,
     processing: ProcessingSettings,
     catalog: CatalogResource,
-) -> None:
+):
     db = catalog_for(media_store, catalog)
 
     def work(key: str) -> dict:
@@ -59,4 +59,6 @@ def media_metadata(
             meta.update({"audio_codec": a.codec or "", "sample_rate": a.sample_rate or 0, "channels": a.channels or 0})
         return {"media_metadata": meta}
 
-    run_partitions(context, ["media_metadata"], media_store, processing, work, catalog=catalog)
+    yield from results(
+        context, run_partitions(context, ["media_metadata"], media_store, processing, work, catalog=catalog)
+    )

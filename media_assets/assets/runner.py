@@ -2,9 +2,11 @@
 
 An asset step may cover one partition (a sensor's run) or many (a backfill or a CLI batch with
 ``BackfillPolicy.multi_run``). Each partition is processed on its own: a bad file is recorded on its
-partition (``<key>/errors/<asset>.json`` plus ``status: failed`` metadata and a log line naming the file)
-and the others carry on. A single-partition run fails on a bad file, so that Dagster shows the partition as
-failed; a multi-partition run only fails when every partition failed.
+partition (``<key>/errors/<asset>.json`` and a log line naming the file) and the others carry on. A failed
+partition is not materialized (:mod:`media_assets.assets.partial`) and the run ends failed (the step itself when
+it had one partition or all failed, else the ``processed`` checks), so that Dagster shows exactly the failed
+partitions as failed while the good ones, and their downstream assets, are materialized. A blocking check
+(:mod:`media_assets.assets.check_table`) that fails on a partition's output fails that partition the same way.
 
 Every partition's outcome is also recorded in the catalog (``processing_jobs``, ``video_results``) through the
 asset's ``catalog`` resource (by default ``<index_dir>/catalog.sqlite`` beside the media store's data). A
@@ -17,16 +19,18 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
 
 from media_assets.asset_graph import CODE_VERSIONS, INFO, PACKAGE_VERSION
+from media_assets.assets.check_table import blocking_checks
+from media_assets.assets.partial import partial_results
 from media_assets.core.catalog import Catalog, CatalogUnavailableError
 from media_assets.core.cost import Cost, CostMeter
-from media_assets.core.errors import MediaError
+from media_assets.core.errors import CheckFailedError, MediaError
 from media_assets.core.model_identity import split_code_version
 from media_assets.core.transient import is_transient, with_retries
 from resources.catalog import CatalogResource
@@ -49,11 +53,39 @@ class UpstreamFailed(Exception):
 
 @dataclass
 class PartitionOutcome:
+    assets: list[str] = field(default_factory=list)
     ok: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> metadata
     failed: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> error record
 
 
-def error_record(exc: BaseException, key: str, asset: str) -> dict[str, Any]:
+def results(context: dg.AssetExecutionContext, outcome: PartitionOutcome) -> Iterator[Any]:
+    """The step's outputs: every partition materialized, or only the good ones when some failed."""
+    if outcome.failed:
+        yield from partial_results(context, outcome.assets, list(outcome.ok))
+    else:
+        for asset in outcome.assets:
+            yield dg.MaterializeResult(asset_key=asset)
+
+
+def run_blocking_checks(store: MediaStore, key: str, assets: list[str]) -> None:
+    """Raise CheckFailedError when a blocking check fails on what the step just wrote for ``key``."""
+    for asset in assets:
+        for check in blocking_checks(asset):
+            assert check.run is not None
+            result = check.run(store, key)
+            if result is not None and not result.passed:
+                from media_assets.sources import load_source
+
+                raise CheckFailedError(
+                    load_source(store, key).uri,
+                    f"check {asset}/{check.name} failed: {result.description}",
+                    asset=asset,
+                    check=check.name,
+                    outcome=result.metadata,
+                )
+
+
+def error_record(exc: BaseException, key: str, asset: str, run_id: str | None = None) -> dict[str, Any]:
     if isinstance(exc, MediaError):
         rec = exc.to_dict()
     elif isinstance(exc, UpstreamFailed):
@@ -70,7 +102,9 @@ def error_record(exc: BaseException, key: str, asset: str) -> dict[str, Any]:
             "problem": f"{type(exc).__name__}: {exc}",
             "details": {"traceback": traceback.format_exc(limit=8)},
         }
-    rec.update({"partition": key, "asset": asset, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    rec.update(
+        {"partition": key, "asset": asset, "run_id": run_id, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    )
     return rec
 
 
@@ -156,7 +190,7 @@ def run_partitions(
     memory, media seconds, real-time factor). ``shared`` is the cost of work the step did for all its partitions
     at once (a batched inference before ``work``), shared out by media seconds.
     """
-    outcome = PartitionOutcome()
+    outcome = PartitionOutcome(assets=list(assets))
     keys = list(context.partition_keys)
     db = catalog_for(store, catalog)
     # media_metadata.json exists only once media_metadata has run: the asset without upstream makes it
@@ -171,6 +205,7 @@ def run_partitions(
                 per_asset, retries = with_retries(
                     lambda key=key: work(key), attempts=TRANSIENT_ATTEMPTS, on_retry=_log_retry(context, key)
                 )
+                run_blocking_checks(store, key, assets)
         except Exception as exc:
             if is_transient(exc):  # still failing after the retries: the step fails, Dagster retries it later
                 raise
@@ -203,7 +238,7 @@ def run_partitions(
         )
     if outcome.failed:
         context.log.warning(
-            f"{len(outcome.failed)} of {len(keys)} partitions failed and were recorded: "
+            f"{len(outcome.failed)} of {len(keys)} partitions failed and are not materialized: "
             + ", ".join(sorted(outcome.failed))
         )
     return outcome
@@ -232,7 +267,7 @@ def _record_failure(
     exc: Exception,
     outcome: PartitionOutcome,
 ) -> None:
-    rec = error_record(exc, key, assets[0])
+    rec = error_record(exc, key, assets[0], run_id=context.run.run_id)
     message = f"{rec['file']}: {rec['problem']}" if rec.get("file") else rec["problem"]
     outcome.failed[key] = rec
     for asset in assets:
@@ -244,6 +279,5 @@ def _record_failure(
             "file": rec.get("file") or "",
             **provenance(context, asset, settings),
         }
-        context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
         _record(db, context, key, asset, "failed", meta)
     context.log.error(f"[{key}] {', '.join(assets)} failed: {message}")

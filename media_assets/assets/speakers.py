@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 
 from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, model_metadata
-from media_assets.assets.runner import UpstreamFailed, require_ok, run_partitions
+from media_assets.assets.runner import UpstreamFailed, require_ok, results, run_partitions
 from media_assets.core.audio import load_wav_mono16k
 from media_assets.core.speech.diarization_models import DiarizationResult
 from media_assets.core.speech.rttm import format_rttm
@@ -64,8 +64,9 @@ def diarization(
             }
         }
 
-    run_partitions(context, ["diarization"], media_store, processing, work, catalog=catalog)
-    return dg.MaterializeResult(asset_key="diarization")
+    yield from results(
+        context, run_partitions(context, ["diarization"], media_store, processing, work, catalog=catalog)
+    )
 
 
 @dg.asset(
@@ -103,8 +104,9 @@ def speaker_transcript(
             )
         return {"speaker_transcript": meta}
 
-    run_partitions(context, ["speaker_transcript"], media_store, processing, work, catalog=catalog)
-    return dg.MaterializeResult(asset_key="speaker_transcript")
+    yield from results(
+        context, run_partitions(context, ["speaker_transcript"], media_store, processing, work, catalog=catalog)
+    )
 
 
 def diarization_summary(store: MediaStore, key: str) -> list[str]:

@@ -14,7 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from media_assets.assets.common import asset_args
-from media_assets.assets.runner import catalog_for, require_ok, run_partitions
+from media_assets.assets.runner import catalog_for, require_ok, results, run_partitions
 from media_assets.core.timeline.fuse import fuse_timeline
 from media_assets.core.timeline.inputs import TimelineInputs, inputs_from_files, wanted_files
 from media_assets.core.timeline.render import render_swimlanes
@@ -128,5 +128,4 @@ def timeline(
         }
         return {"timeline": meta}
 
-    run_partitions(context, ["timeline"], media_store, processing, work, catalog=catalog)
-    return dg.MaterializeResult(asset_key="timeline")
+    yield from results(context, run_partitions(context, ["timeline"], media_store, processing, work, catalog=catalog))

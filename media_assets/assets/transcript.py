@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json
-from media_assets.assets.runner import run_partitions
+from media_assets.assets.runner import results, run_partitions
 from media_assets.core.speech.subtitles import to_srt, to_vtt
 from media_assets.core.speech.transcript_models import Transcript, no_audio_transcript
 from resources.catalog import CatalogResource
@@ -94,9 +94,9 @@ def transcript(
         )
         return {"transcript": {"dagster/uri": uri, **transcript_metadata(result, preset)}}
 
-    run_partitions(context, ["transcript"], media_store, processing, work, catalog=catalog)
+    outcome = run_partitions(context, ["transcript"], media_store, processing, work, catalog=catalog)
     context.log.info(f"whisper model load: {whisper.load_seconds:.2f}s for the run")
-    return dg.MaterializeResult(asset_key="transcript")
+    yield from results(context, outcome)
 
 
 def transcript_summary(store: MediaStore, key: str) -> list[str]:

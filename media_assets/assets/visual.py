@@ -1,6 +1,5 @@
 """``scenes`` and ``keyframes``: both from one decode of the video (``media_assets.core.scenes_keyframes``)."""
 
-import itertools
 import tempfile
 from pathlib import Path
 
@@ -15,42 +14,11 @@ from media_assets.assets.common import (
     source_path,
     spec_args,
 )
-from media_assets.assets.runner import require_ok, run_partitions
+from media_assets.assets.runner import require_ok, results, run_partitions
 from media_assets.core.scenes_keyframes import analyze_video
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
-
-SCENES_CHECK = "scenes_tile_the_video"
-KEYFRAMES_CHECK = "keyframes_inside_their_scene"
-
-
-def tiling_problems(scenes: list[dict], frames_total: int, duration_s: float) -> list[str]:
-    """Scenes must cover the whole video, in order, without gap or overlap (frames and seconds)."""
-    problems = []
-    if not scenes:
-        return ["no scenes"] if frames_total else []
-    if scenes[0]["start_frame"] != 0:
-        problems.append(f"first scene starts at frame {scenes[0]['start_frame']}")
-    for a, b in itertools.pairwise(scenes):
-        if b["start_frame"] != a["end_frame"] + 1:
-            problems.append(f"frames: scene {a['index']} ends {a['end_frame']}, next starts {b['start_frame']}")
-        if abs(b["start_s"] - a["end_s"]) > 1e-6:
-            problems.append(f"time: scene {a['index']} ends {a['end_s']}, next starts {b['start_s']}")
-    if scenes[-1]["end_frame"] != frames_total - 1:
-        problems.append(f"last scene ends at frame {scenes[-1]['end_frame']} of {frames_total}")
-    if abs(scenes[-1]["end_s"] - duration_s) > 1e-3:
-        problems.append(f"last scene ends at {scenes[-1]['end_s']} s, video at {duration_s} s")
-    return problems
-
-
-def keyframe_problems(scenes: list[dict], keyframes: list[dict]) -> list[str]:
-    problems = []
-    for k in keyframes:
-        s = scenes[k["scene_index"]]
-        if not (s["start_frame"] <= k["frame"] <= s["end_frame"] and s["start_s"] <= k["time_s"] < s["end_s"]):
-            problems.append(f"keyframe {k['index']} (frame {k['frame']}) outside scene {s['index']}")
-    return problems
 
 
 @dg.multi_asset(
@@ -70,10 +38,6 @@ def keyframe_problems(scenes: list[dict], keyframes: list[dict]) -> list[str]:
             "JPEGs with thumbnails and a contact sheet; keyframes.json lists them.",
         ),
     ],
-    check_specs=[
-        dg.AssetCheckSpec(SCENES_CHECK, asset="scenes", blocking=False),
-        dg.AssetCheckSpec(KEYFRAMES_CHECK, asset="keyframes", blocking=False),
-    ],
     partitions_def=PARTITIONS,
     backfill_policy=BACKFILL_POLICY,
     retry_policy=TRANSIENT_RETRY_POLICY,
@@ -85,8 +49,6 @@ def visual_pass(
     processing: ProcessingSettings,
     catalog: CatalogResource,
 ):
-    tiling: dict[str, list[str]] = {}
-    inside: dict[str, list[str]] = {}
     params = processing.visual_params()
 
     def work(key: str) -> dict:
@@ -143,12 +105,6 @@ def visual_pass(
             media_store.delete_prefix(key, "samples.json")
         s_uri = media_store.put_json(key, "scenes.json", scenes_doc)
         k_uri = media_store.put_json(key, "keyframes.json", kf_doc)
-        tp = tiling_problems(scenes_doc["scenes"], result.decode.frames_total, result.video.duration_s)
-        kp = keyframe_problems(scenes_doc["scenes"], kf_doc["keyframes"])
-        if tp:
-            tiling[key] = tp
-        if kp:
-            inside[key] = kp
         cuts = sum(1 for t in result.transitions if t.kind == "cut")
         fades = len(result.transitions) - cuts
         d = result.decode
@@ -177,20 +133,8 @@ def visual_pass(
             kf_meta["preview"] = dg.MetadataValue.md(preview)
         return {"scenes": scenes_meta, "keyframes": kf_meta}
 
-    outcome = run_partitions(context, ["scenes", "keyframes"], media_store, processing, work, catalog=catalog)
-    yield dg.MaterializeResult(asset_key="scenes")
-    yield dg.MaterializeResult(asset_key="keyframes")
-    yield dg.AssetCheckResult(
-        asset_key="scenes",
-        check_name=SCENES_CHECK,
-        passed=not tiling,
-        metadata={"checked_partitions": len(outcome.ok), "problems": dg.MetadataValue.json(tiling)},
-    )
-    yield dg.AssetCheckResult(
-        asset_key="keyframes",
-        check_name=KEYFRAMES_CHECK,
-        passed=not inside,
-        metadata={"checked_partitions": len(outcome.ok), "problems": dg.MetadataValue.json(inside)},
+    yield from results(
+        context, run_partitions(context, ["scenes", "keyframes"], media_store, processing, work, catalog=catalog)
     )
 
 

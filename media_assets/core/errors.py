@@ -131,3 +131,9 @@ def _rebuild_model_load_error(
     cls: type[ModelLoadError], model: str, tried: list[str], reason: str, kwargs: dict[str, Any]
 ) -> ModelLoadError:
     return cls(model, tried, reason, **kwargs)
+
+
+class CheckFailedError(MediaError):
+    """A blocking check failed on an output of the file: what reads that output must not consume it."""
+
+    code = "check_failed"

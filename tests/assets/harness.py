@@ -22,6 +22,21 @@ def register(store: MediaStore, media_dir: Path, rels: list[str]) -> list[str]:
     return keys
 
 
+def cpu_tier_job(store: MediaStore) -> dg.JobDefinition:
+    """The model-free assets and their checks over ``store`` (what the `cpu_tier` job runs)."""
+    from media_assets.assets import CPU_TIER
+    from media_assets.assets.checks import output_checks
+    from resources.catalog import CatalogResource
+    from resources.processing import ProcessingSettings
+
+    return dg.Definitions(
+        assets=CPU_TIER,
+        asset_checks=[output_checks],
+        jobs=[dg.define_asset_job("cpu", selection=dg.AssetSelection.assets(*CPU_TIER))],
+        resources={"media_store": store, "processing": ProcessingSettings(), "catalog": CatalogResource()},
+    ).resolve_job_def("cpu")
+
+
 def instance_with(keys: list[str]) -> dg.DagsterInstance:
     """An ephemeral instance whose `videos` partitions are ``keys``."""
     instance = dg.DagsterInstance.ephemeral()

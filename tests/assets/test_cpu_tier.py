@@ -6,15 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from media_assets.assets import CPU_TIER
+from media_assets.asset_graph import CPU_TIER_ASSETS as CPU_ASSETS
 from media_assets.sources import describe_local, register_source
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
-from resources.processing import ProcessingSettings
-from tests.assets.harness import instance_with, materializations, register, run_range
+from tests.assets.harness import cpu_tier_job, instance_with, materializations, register, run_range
 
 INPUTS = [
     "video/composite_bbb_cuts_jfk_speech.mp4",  # video + speech
@@ -28,27 +26,23 @@ def _setup(tmp_path: Path, media_dir: Path, rels: list[str]):
     store = MediaStore(root=str(tmp_path / "store"))
     keys = register(store, media_dir, rels)
     instance = instance_with(keys)
-    job = dg.Definitions(
-        assets=CPU_TIER,
-        jobs=[dg.define_asset_job("all", selection=dg.AssetSelection.assets(*CPU_TIER))],
-        resources={"media_store": store, "processing": ProcessingSettings(), "catalog": CatalogResource()},
-    ).resolve_job_def("all")
-    return store, keys, instance, job
+    return store, keys, instance, cpu_tier_job(store)
 
 
 def test_multi_partition_run_records_bad_file_and_carries_on(tmp_path: Path, media_dir: Path) -> None:
     store, keys, instance, job = _setup(tmp_path, media_dir, INPUTS)
     result = run_range(job, instance, keys)
-    assert result.success
-    mats = materializations(result)
+    assert not result.success  # the run fails in the checks (so Dagster shows the bad partition as failed) ...
+    assert [s.step_key for s in result.get_step_failure_events()] == ["output_checks"]
+    mats = materializations(result)  # ... after the assets ran for every partition
     good, bad, silent, speech = keys
     assert mats[("scenes", good)]["cuts"] == 2 and mats[("scenes", good)]["status"] == "ok"
-    assert mats[("media_metadata", bad)]["status"] == "failed"
-    assert mats[("media_metadata", bad)]["error_code"] == "unsupported_format"
-    assert "png_bytes_named.mp4" in mats[("media_metadata", bad)]["error"]
-    assert mats[("audio", bad)]["error_code"] == "upstream_failed"
+    # the bad file is not materialized; its error record names the file and the problem
+    assert not any(k == bad for _, k in mats)
     err = store.get_json(bad, "errors/media_metadata.json")
     assert err["code"] == "unsupported_format" and "PNG" in err["problem"]
+    assert "png_bytes_named.mp4" in err["file"] and err["run_id"] == result.run_id
+    assert store.get_json(bad, "errors/audio.json")["code"] == "upstream_failed"
     assert not store.exists(bad, "media_metadata.json")
     # a video without audio and an audio file without video are fine, each says what it lacks
     assert mats[("audio", silent)]["has_audio"] is False and mats[("scenes", silent)]["has_video"] is True
@@ -65,10 +59,18 @@ def test_multi_partition_run_records_bad_file_and_carries_on(tmp_path: Path, med
         if k["image"]:
             assert store.exists(good, k["image"])
     assert store.exists(good, "audio.wav")
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert len(checks) == 3
-    for name, passed in checks.items():
-        assert passed, name
+    # one evaluation per check and partition; only the bad file's `processed` checks fail
+    evaluations = {
+        (e.asset_key.to_user_string(), e.check_name, e.partition): e for e in result.get_asset_check_evaluations()
+    }
+    assert {(a, k) for a, c, k in evaluations if c == "processed"} == {(a, k) for a in CPU_ASSETS for k in keys}
+    failing = sorted((a, c) for (a, c, k), e in evaluations.items() if not e.passed)
+    assert failing == sorted((a, "processed") for a in CPU_ASSETS)
+    assert all(k == bad for (a, c, k), e in evaluations.items() if not e.passed)
+    assert "PNG" in evaluations[("media_metadata", "processed", bad)].description
+    assert evaluations[("audio", "audio_duration_matches_container", good)].passed
+    assert evaluations[("scenes", "scenes_tile_the_video", good)].passed
+    assert evaluations[("keyframes", "keyframes_inside_their_scene", good)].passed
     # the catalog beside the store's data holds every partition's outcome
     catalog = CatalogResource().open(store.root)
     assert catalog.get_video(bad)["status"] == "failed" and catalog.get_video(good)["status"] == "ok"

@@ -63,7 +63,7 @@ def test_run_succeeds_and_records_each_partition(run) -> None:
     assert result.success
     mats = materializations(result)
     for asset in ("diarization", "audio_events", "speaker_transcript"):
-        assert mats[(asset, bad)]["status"] == "failed" and mats[(asset, bad)]["error_code"] == "upstream_failed"
+        assert (asset, bad) not in mats and store.get_json(bad, f"errors/{asset}.json")["code"] == "upstream_failed"
         assert mats[(asset, silent)]["status"] == "ok" and mats[(asset, silent)]["has_audio"] is False
         assert mats[(asset, sample)]["status"] == "ok"
     for name in ("diarization.json", "audio_events.json", "speaker_transcript.json"):
