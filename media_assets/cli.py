@@ -52,10 +52,11 @@ def _iter_inputs(paths: Sequence[str]) -> Iterable[tuple[str, Path | None, str |
 def _status(store, key: str, assets: Sequence[str]) -> tuple[str, str]:
     """'ok' / 'failed' and a one-line note, read back from the error records and each asset's summary."""
     from media_assets.assets import SUMMARIES
+    from media_assets.assets.runner import recorded_error
 
     for asset in assets:
-        if store.exists(key, f"errors/{asset}.json"):
-            rec = store.get_json(key, f"errors/{asset}.json")
+        rec = recorded_error(store, key, asset)
+        if rec is not None:
             return "failed", f"{asset}: [{rec.get('code')}] {rec.get('problem')}"
     missing = [a for a in assets if not store.exists(key, OUTPUT_OF[a])]
     if missing:
@@ -142,11 +143,12 @@ def _register_inputs(paths: Sequence[str], store) -> tuple[list[tuple[str, str, 
 
 def _recorded_failure(store, key: str, assets: Sequence[str]) -> bool:
     """A failure recorded for the bytes (not retried without --retry-failed); environment failures don't count."""
+    from media_assets.assets.runner import recorded_error
+
     for a in assets:
-        if store.exists(key, f"errors/{a}.json"):
-            code = store.get_json(key, f"errors/{a}.json").get("code")
-            if code not in RETRYABLE_CODES:
-                return True
+        rec = recorded_error(store, key, a)
+        if rec is not None and rec.get("code") not in RETRYABLE_CODES:
+            return True
     return False
 
 

@@ -30,10 +30,6 @@ class CheckInfo:
     run: Callable[[MediaStore, str], CheckOutcome | None] | None = None  # None: the `processed` check
 
 
-def _doc(store: MediaStore, key: str, name: str) -> dict:
-    return store.get_json(key, name)
-
-
 CHECKS: tuple[CheckInfo, ...] = (
     *(
         CheckInfo(
@@ -51,7 +47,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         "losses recorded in audio.json explain the difference. Blocking: a mismatch would misalign the "
         "transcript, speakers and sound events, so they refuse this video.",
         blocking=True,
-        run=lambda s, k: oc.audio_duration(_doc(s, k, "audio.json")),
+        run=lambda s, k: oc.audio_duration(s.get_json(k, "audio.json")),
     ),
     CheckInfo(
         "scenes",
@@ -59,7 +55,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         "Scenes cover the whole video in order, without gap or overlap (in frames and seconds). Blocking: "
         "keyframes, detections and the timeline are placed by scene.",
         blocking=True,
-        run=lambda s, k: oc.scenes_tile(_doc(s, k, "scenes.json")),
+        run=lambda s, k: oc.scenes_tile(s.get_json(k, "scenes.json")),
     ),
     CheckInfo(
         "keyframes",
@@ -67,7 +63,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         "Each keyframe lies inside the scene it stands for. Blocking: detections and image embeddings are "
         "attributed to scenes through keyframes.",
         blocking=True,
-        run=lambda s, k: oc.keyframes_inside(_doc(s, k, "keyframes.json"), _doc(s, k, "scenes.json")),
+        run=lambda s, k: oc.keyframes_inside(s.get_json(k, "keyframes.json"), s.get_json(k, "scenes.json")),
     ),
     CheckInfo(
         "transcript",
@@ -77,7 +73,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         "audio_events exist.",
         warn_only=True,
         run=lambda s, k: (
-            oc.words_supported_by_audio(_doc(s, k, "transcript.json"), _doc(s, k, "audio_events.json"))
+            oc.words_supported_by_audio(s.get_json(k, "transcript.json"), s.get_json(k, "audio_events.json"))
             if s.exists(k, "audio_events.json")
             else None
         ),
@@ -86,7 +82,7 @@ CHECKS: tuple[CheckInfo, ...] = (
         "timeline",
         "events_within_duration",
         "Every timeline event starts and ends inside the media (0 to its duration, 50 ms tolerance).",
-        run=lambda s, k: oc.timeline_within_duration(_doc(s, k, "timeline.json")),
+        run=lambda s, k: oc.timeline_within_duration(s.get_json(k, "timeline.json")),
     ),
 )
 
@@ -95,7 +91,3 @@ BY_KEY = {(c.asset, c.name): c for c in CHECKS}
 
 def blocking_checks(asset: str) -> list[CheckInfo]:
     return [c for c in CHECKS if c.asset == asset and c.blocking]
-
-
-def checks_of(asset: str) -> list[CheckInfo]:
-    return [c for c in CHECKS if c.asset == asset]

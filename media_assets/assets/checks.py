@@ -15,6 +15,7 @@ import dagster as dg
 from media_assets.asset_graph import ASSETS
 from media_assets.assets.check_table import BY_KEY, CHECKS, PROCESSED, CheckInfo
 from media_assets.assets.common import PARTITIONS
+from media_assets.assets.runner import recorded_error
 from resources.media_store import MediaStore
 
 # Partitioned checks are a Dagster preview; they are what lets a check say which videos it judged.
@@ -27,9 +28,7 @@ SPECS = [dg.AssetCheckSpec(c.name, asset=c.asset, description=c.description, par
 
 def evaluate(check: CheckInfo, store: MediaStore, key: str) -> tuple[bool, str, dict[str, Any]] | None:
     """(passed, description, metadata) of ``check`` on partition ``key``; None when there is nothing to judge."""
-    error = (
-        store.get_json(key, f"errors/{check.asset}.json") if store.exists(key, f"errors/{check.asset}.json") else None
-    )
+    error = recorded_error(store, key, check.asset)
     if check.name == PROCESSED:
         if error is None:
             return True, "processed", {}

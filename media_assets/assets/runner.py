@@ -33,6 +33,7 @@ from media_assets.core.cost import Cost, CostMeter
 from media_assets.core.errors import CheckFailedError, MediaError
 from media_assets.core.model_identity import split_code_version
 from media_assets.core.transient import is_transient, with_retries
+from media_assets.sources import load_source
 from resources.catalog import CatalogResource
 from resources.media_store import MediaStore
 from resources.processing import ProcessingSettings
@@ -74,8 +75,6 @@ def run_blocking_checks(store: MediaStore, key: str, assets: list[str]) -> None:
             assert check.run is not None
             result = check.run(store, key)
             if result is not None and not result.passed:
-                from media_assets.sources import load_source
-
                 raise CheckFailedError(
                     load_source(store, key).uri,
                     f"check {asset}/{check.name} failed: {result.description}",
@@ -131,11 +130,17 @@ def provenance(context: dg.AssetExecutionContext, asset: str, settings: Processi
     return meta
 
 
+def recorded_error(store: MediaStore, key: str, asset: str) -> dict[str, Any] | None:
+    """The error ``asset`` recorded for partition ``key`` (``errors/<asset>.json``), if it failed there."""
+    name = f"errors/{asset}.json"
+    return store.get_json(key, name) if store.exists(key, name) else None
+
+
 def require_ok(store: MediaStore, key: str, upstream: str) -> None:
     """Raise UpstreamFailed if ``upstream`` recorded an error for ``key`` and wrote no output."""
-    name = f"errors/{upstream}.json"
-    if store.exists(key, name):
-        raise UpstreamFailed(key, upstream, store.get_json(key, name))
+    error = recorded_error(store, key, upstream)
+    if error is not None:
+        raise UpstreamFailed(key, upstream, error)
 
 
 def catalog_for(store: MediaStore, catalog: CatalogResource) -> Catalog:
