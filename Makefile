@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint ui bench
+.PHONY: setup demo test lint ui bench screenshots
 
 setup:
 	bash scripts/setup.sh
@@ -21,3 +21,9 @@ ui: setup
 
 bench: setup
 	bash benchmarks/run_all.sh
+
+# Chromium screenshots of the UI views with their checks (scripts/ui_screenshots.py); writes ./ui_screenshots/.
+screenshots: setup
+	$(VENV)/bin/python -m pip install -q "playwright>=1.45"
+	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(VENV)/bin/python scripts/ui_screenshots.py --out ui_screenshots

@@ -132,12 +132,11 @@ def _register_inputs(paths: Sequence[str], store) -> tuple[list[tuple[str, str, 
             rows.append((given, "-", "failed", problem or "unreadable"))
             continue
         try:
-            record = describe_local(path)
-            register_source(store, record, prefer=True)  # the path just named is read first
+            key = register_source(store, describe_local(path), prefer=True).key  # the path named is read first
         except OSError as exc:
             rows.append((given, "-", "failed", f"cannot read: {exc}"))
             continue
-        keys.setdefault(record.key, []).append(given)
+        keys.setdefault(key, []).append(given)
     return rows, keys
 
 
@@ -409,9 +408,10 @@ def ui_environment(args: argparse.Namespace) -> dict[str, str]:
 
 def ui_command(args: argparse.Namespace) -> list[str]:
     """``dagster dev`` through the running interpreter (no activated virtualenv needed), loading the installed
-    code location; the code server runs in the user's working directory."""
+    code location, with the project's webserver (Dagster's plus the stored pictures, media_assets.webserver);
+    the code server runs in the user's working directory."""
     return [
-        sys.executable, "-m", "dagster", "dev",
+        sys.executable, "-m", "media_assets.webserver", "dev",
         "-m", "media_assets.definitions", "-d", str(Path.cwd()),
         "-h", args.host, "-p", str(args.port),
     ]  # fmt: skip

@@ -27,13 +27,14 @@ def add_lineage_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def resolve_key(video: str, out: str) -> str | None:
+def resolve_key(video: str, out: str, store: Any) -> str | None:
+    """The partition of a file (by its bytes, through the content index), a key, or a file name."""
     from media_assets.search_cli import resolve_videos
-    from media_assets.sources import describe_local
+    from media_assets.sources import describe_local, find_key
 
     path = Path(video).expanduser()
     if path.is_file():
-        return describe_local(path).key
+        return find_key(store, describe_local(path))
     keys, _ = resolve_videos(out, [video])
     return keys[0] if keys else None
 
@@ -82,10 +83,6 @@ def run_lineage(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     root = store_root(args.out)
-    key = resolve_key(args.video, root)
-    if key is None:
-        err.print(f"[red]no video {escape(args.video)!r} under {root}")
-        return 2
     import os
 
     from media_assets.core.store import ENV_STORE_ROOT
@@ -96,6 +93,10 @@ def run_lineage(args: argparse.Namespace) -> int:
     from resources.media_store import MediaStore
 
     store = MediaStore.from_env()
+    key = resolve_key(args.video, root, store)
+    if key is None:
+        err.print(f"[red]no video {escape(args.video)!r} under {root}")
+        return 2
     if not store.exists(key, "source.json"):
         err.print(f"[red]{escape(args.video)} (partition {key}) has not been processed under {root}")
         return 2

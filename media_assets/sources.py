@@ -1,8 +1,11 @@
 """Registering a source: the record of where a media file came from, stored as ``<key>/source.json``.
 
-A source is named by the content fingerprint of its bytes (:mod:`media_assets.core.fingerprint`), so the same
-bytes dropped in the inbox folder and in an S3 bucket are one partition; every other URI where the same bytes
-were seen is kept in ``aliases``.
+A source is identified by the content fingerprint of its bytes (:mod:`media_assets.core.fingerprint`) and
+named by a readable key: a slug of the first file name plus a short hash (``interview-march-7f3a9c2d``), so a
+person finds it by name in the Dagster UI. The content index (``_index/content/<content id>`` in the store, one
+atomic create per content) maps the bytes to that key: the same bytes dropped later under another name, in the
+inbox folder or in an S3 bucket, are the same partition, and every other URI where they were seen is kept in
+``aliases``. Partitions made before readable keys are named by the content id itself and stay valid.
 
 What a file *is* is decided by probing its content in the assets, never by its extension; the sensors only use
 a configurable include glob list (:data:`DEFAULT_INCLUDE_GLOBS`) to ignore obviously unrelated files, and skip
@@ -19,13 +22,14 @@ import stat
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from media_assets.core.fingerprint import fingerprint_ranges, partition_key_for
+from media_assets.core.fingerprint import content_id_for, fingerprint_ranges, partition_key_for
 
 SOURCE_NAME = "source.json"
+INDEX_KEY = "_index"  # the store folder of the content index (not a partition: keys have no "_")
 
 VIDEO_EXTENSIONS: tuple[str, ...] = (
     "mp4", "mov", "mkv", "webm", "avi", "m4v", "mpg", "mpeg", "ts", "mts", "m2ts", "wmv", "flv", "3gp", "ogv",
@@ -52,7 +56,7 @@ class SourceRecord(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    key: str = Field(description="Partition key (from the fingerprint).")
+    key: str = Field(description="Partition key: slug of the first file name plus a short content hash.")
     uri: str = Field(description="Where the bytes were first seen: absolute local path or s3://bucket/key.")
     size_bytes: int
     mtime: str = Field(description="Modification time (S3: LastModified), ISO 8601 UTC.")
@@ -65,8 +69,21 @@ class SourceRecord(BaseModel):
         """Every URI where these bytes were seen, the preferred one first."""
         return list(dict.fromkeys([self.uri, *self.aliases]))
 
+    @property
+    def content_id(self) -> str:
+        """What identifies the bytes, whatever their name (:func:`content_id_for`)."""
+        return content_id_for(self.fingerprint)
+
+
+class Registration(NamedTuple):
+    """The outcome of :func:`register_source`."""
+
+    key: str  # the partition the bytes belong to (a name seen first, or a key from before readable keys)
+    created: bool  # ``source.json`` was new: the bytes were never registered before
+
 
 class _SourceStore(Protocol):
+    def exists(self, key: str, name: str) -> bool: ...
     def put_bytes_if_absent(self, key: str, name: str, data: bytes) -> bool: ...
     def put_json(self, key: str, name: str, obj: Any) -> str: ...
     def get_bytes(self, key: str, name: str) -> bytes: ...
@@ -200,7 +217,7 @@ def describe_local(path: str | os.PathLike[str], *, expect: tuple[int, int] | No
     if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
         raise SourceChangedError(f"{p}: changed while it was being read")
     return SourceRecord(
-        key=partition_key_for(fingerprint),
+        key=partition_key_for(p.name, fingerprint),
         uri=str(p),
         size_bytes=before.st_size,
         mtime=iso_utc_ns(before.st_mtime_ns),
@@ -249,7 +266,7 @@ def describe_s3(
 
     fingerprint = fingerprint_ranges(int(size), read)
     return SourceRecord(
-        key=partition_key_for(fingerprint),
+        key=partition_key_for(key, fingerprint),
         uri=f"s3://{bucket}/{key}",
         size_bytes=int(size),
         mtime=iso_utc(last_modified),
@@ -270,20 +287,56 @@ def _record_bytes(record: SourceRecord) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def register_source(store_backend: _SourceStore, record: SourceRecord, *, prefer: bool = False) -> bool:
-    """Write ``<key>/source.json`` if absent (atomic create; returns True when new).
+def _index_name(content_id: str) -> str:
+    return f"content/{content_id}"
 
-    If it exists, ``record.uri`` (and its aliases) are added to the stored ``aliases`` unless already known
-    (idempotent), and False is returned. With ``prefer`` (a path the user just named), ``record.uri`` becomes the
-    stored ``uri``, the one read first, and the previous one an alias. Raises ``ValueError`` if the stored record
-    has a different fingerprint for the same key (an 80-bit key collision, or a corrupted record).
+
+def find_key(store_backend: _SourceStore, record: SourceRecord) -> str | None:
+    """The partition key these bytes already have (None if they were never registered)."""
+    cid = record.content_id
+    if store_backend.exists(INDEX_KEY, _index_name(cid)):
+        return store_backend.get_bytes(INDEX_KEY, _index_name(cid)).decode("utf-8").strip()
+    if store_backend.exists(cid, SOURCE_NAME):  # a partition made before readable keys
+        return cid
+    return None
+
+
+def _claim_key(store_backend: _SourceStore, record: SourceRecord) -> str:
+    """The bytes' partition key: the one they already have, else ``record.key``, claimed in the content index
+    by an atomic create so that two sensors registering the same bytes under two names agree."""
+    found = find_key(store_backend, record)
+    cid = record.content_id
+    if found is not None:
+        if found == cid:  # index the legacy key too, so later lookups take one read
+            store_backend.put_bytes_if_absent(INDEX_KEY, _index_name(cid), cid.encode("utf-8"))
+        return found
+    wanted = record.key
+    if store_backend.exists(wanted, SOURCE_NAME) and load_source(store_backend, wanted).fingerprint != (
+        record.fingerprint
+    ):  # the same name and 40-bit hash for other bytes: the whole content id tells them apart
+        wanted = f"{wanted.rsplit('-', 1)[0]}-{cid}"
+    if store_backend.put_bytes_if_absent(INDEX_KEY, _index_name(cid), wanted.encode("utf-8")):
+        return wanted
+    return store_backend.get_bytes(INDEX_KEY, _index_name(cid)).decode("utf-8").strip()
+
+
+def register_source(store_backend: _SourceStore, record: SourceRecord, *, prefer: bool = False) -> Registration:
+    """Give the bytes their partition key and write ``<key>/source.json`` if absent (atomic create).
+
+    The key is the one the bytes already have (through the content index), else ``record.key``. If the record
+    exists, ``record.uri`` (and its aliases) are added to the stored ``aliases`` unless already known
+    (idempotent). With ``prefer`` (a path the user just named), ``record.uri`` becomes the stored ``uri``, the
+    one read first, and the previous one an alias. Raises ``ValueError`` if the stored record has a different
+    fingerprint for the same key (a corrupted record or index).
     """
-    if store_backend.put_bytes_if_absent(record.key, SOURCE_NAME, _record_bytes(record)):
-        return True
-    existing = load_source(store_backend, record.key)
+    key = _claim_key(store_backend, record)
+    record = record.model_copy(update={"key": key})
+    if store_backend.put_bytes_if_absent(key, SOURCE_NAME, _record_bytes(record)):
+        return Registration(key, True)
+    existing = load_source(store_backend, key)
     if existing.fingerprint != record.fingerprint:
         raise ValueError(
-            f"partition key {record.key} is already used by different content "
+            f"partition key {key} is already used by different content "
             f"({existing.uri}, fingerprint {existing.fingerprint[:16]}...)"
         )
     seen = [record.uri, *record.aliases]
@@ -295,8 +348,8 @@ def register_source(store_backend: _SourceStore, record: SourceRecord, *, prefer
         new = [uri for uri in dict.fromkeys(seen) if uri not in known]
         updated = existing.model_copy(update={"aliases": [*existing.aliases, *new]}) if new else existing
     if updated is not existing:
-        store_backend.put_json(record.key, SOURCE_NAME, updated.model_dump(mode="json"))
-    return False
+        store_backend.put_json(key, SOURCE_NAME, updated.model_dump(mode="json"))
+    return Registration(key, False)
 
 
 def load_source(store_backend: _SourceStore, key: str) -> SourceRecord:

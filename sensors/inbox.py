@@ -111,7 +111,7 @@ class Registrar:
     def add_all(self, records: Sequence[SourceRecord], workers: int = 1) -> None:
         """Register ``records`` and request a partition and a run for each key not seen before, in order.
 
-        Distinct keys are registered in parallel (the records of one key one after the other, so aliases are
+        Distinct contents are registered in parallel (the records of one content one after the other, so aliases are
         appended one at a time). A key is requested unless it was already requested in this tick or is
         already a partition. The instance is only asked (``has_dynamic_partition``, one query per key) when
         ``source.json`` already existed: a key whose ``source.json`` was just created has never been requested
@@ -121,22 +121,23 @@ class Registrar:
         """
         groups: dict[str, list[SourceRecord]] = {}
         for record in records:
-            groups.setdefault(record.key, []).append(record)
+            groups.setdefault(record.content_id, []).append(record)
 
-        def register(group: list[SourceRecord]) -> bool:
-            created = [sources.register_source(self.store, record) for record in group]
-            return created[0]
+        def register(group: list[SourceRecord]) -> sources.Registration:
+            registered = [sources.register_source(self.store, record) for record in group]
+            return registered[0]
 
         outcomes = run_parallel(register, list(groups.values()), workers)
-        for (key, group), is_new_source in zip(groups.items(), outcomes, strict=True):
-            if isinstance(is_new_source, Exception):
-                raise is_new_source
+        for group, registered in zip(groups.values(), outcomes, strict=True):
+            if isinstance(registered, Exception):
+                raise registered
+            key = registered.key
             for other in group[1:]:
                 self.context.log.info(f"{other.uri}: same content as {group[0].uri} ({key})")
             if key in self._seen_keys:
                 continue
             self._seen_keys.add(key)
-            if not is_new_source and self.context.instance.has_dynamic_partition(VIDEOS_PARTITIONS_NAME, key):
+            if not registered.created and self.context.instance.has_dynamic_partition(VIDEOS_PARTITIONS_NAME, key):
                 self.context.log.info(f"{group[0].uri}: already a partition ({key}); recorded as an alias")
                 continue
             self.new_keys.append(key)

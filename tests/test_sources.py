@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from media_assets.core.fingerprint import FULL_HASH_LIMIT, fingerprint_file, partition_key_for, sample_ranges
+from media_assets.core.fingerprint import (
+    FULL_HASH_LIMIT,
+    content_id_for,
+    fingerprint_file,
+    partition_key_for,
+    sample_ranges,
+)
 from media_assets.core.store import LocalBackend, S3Backend
 from media_assets.sources import (
     DEFAULT_INCLUDE_GLOBS,
@@ -19,6 +25,7 @@ from media_assets.sources import (
     SourceRecord,
     describe_local,
     describe_s3,
+    find_key,
     is_candidate_name,
     iso_utc,
     iso_utc_ns,
@@ -47,7 +54,8 @@ def test_describe_local(tmp_path):
     record = describe_local(path)
     fingerprint = fingerprint_file(path)
     assert record.fingerprint == fingerprint
-    assert record.key == partition_key_for(fingerprint)
+    assert record.key == partition_key_for("clip é.mp4", fingerprint)
+    assert record.key == f"clip-e-{content_id_for(fingerprint)[:8]}"
     assert record.uri == str(path)
     assert record.size_bytes == len(b"not really a video")
     assert record.mtime == "2023-11-14T22:13:20.123456Z"
@@ -96,8 +104,12 @@ def test_same_bytes_same_key_in_folder_and_s3(tmp_path, s3_server, s3_bucket, si
 
     local = describe_local(path)
     remote = describe_s3(client, s3_bucket, key)  # size/etag/last_modified from a HEAD
-    assert remote.key == local.key
     assert remote.fingerprint == local.fingerprint
+    assert remote.content_id == local.content_id
+    assert (local.key, remote.key) == (
+        f"clip-{local.content_id[:8]}",
+        f"clip-copy-u-{local.content_id[:8]}",
+    )  # named as seen: registering maps both to the first (test_register_source)
     assert remote.uri == f"s3://{s3_bucket}/{key}"
     assert remote.size_bytes == size
     assert remote.etag and not remote.etag.startswith('"')
@@ -128,19 +140,21 @@ def _record(tmp_path: Path, name: str, data: bytes) -> SourceRecord:
 
 def test_register_source(store, tmp_path):
     first = _record(tmp_path, "a.mp4", b"same bytes")
-    assert register_source(store, first) is True
+    assert register_source(store, first) == (first.key, True)
     assert store.exists(first.key, SOURCE_NAME)
     assert load_source(store, first.key) == first
+    assert find_key(store, first) == first.key
 
-    assert register_source(store, first) is False  # same uri: nothing changes
+    assert register_source(store, first) == (first.key, False)  # same uri: nothing changes
     assert load_source(store, first.key).aliases == []
 
     second = _record(tmp_path, "b copy.mp4", b"same bytes")
-    assert second.key == first.key
-    assert register_source(store, second) is False
-    assert register_source(store, second) is False  # idempotent
+    assert second.key == f"b-copy-{first.content_id[:8]}" != first.key
+    assert register_source(store, second) == (first.key, False)  # the same bytes: the first name's key
+    assert register_source(store, second) == (first.key, False)  # idempotent
+    assert not store.exists(second.key, SOURCE_NAME)
     s3_alias = second.model_copy(update={"uri": "s3://bucket/drop/a.mp4", "etag": "abc"})
-    assert register_source(store, s3_alias) is False
+    assert register_source(store, s3_alias).key == first.key
     loaded = load_source(store, first.key)
     assert loaded.uri == first.uri
     assert loaded.aliases == [second.uri, "s3://bucket/drop/a.mp4"]
@@ -150,12 +164,40 @@ def test_register_source(store, tmp_path):
     assert raw.startswith('{\n  "aliases": [')  # sorted keys, indent 2
 
 
-def test_register_source_rejects_key_collision(store, tmp_path):
+def test_unregistered_bytes_have_no_key(store, tmp_path):
+    assert find_key(store, _record(tmp_path, "a.mp4", b"never registered")) is None
+
+
+def test_register_source_keeps_keys_made_before_readable_keys(store, tmp_path):
+    """An instance whose partitions are named by the content id (16 base32 characters) keeps them."""
+    record = _record(tmp_path, "talk.mp4", b"old instance")
+    legacy = record.content_id
+    store.put_json(legacy, SOURCE_NAME, record.model_copy(update={"key": legacy}).model_dump(mode="json"))
+    assert find_key(store, record) == legacy
+    assert register_source(store, record) == (legacy, False)
+    assert store.get_bytes("_index", f"content/{legacy}") == legacy.encode()  # indexed: one read next time
+    renamed = _record(tmp_path, "renamed.mp4", b"old instance")
+    assert register_source(store, renamed, prefer=True) == (legacy, False)
+    assert load_source(store, legacy).uri == renamed.uri
+    assert not store.exists(record.key, SOURCE_NAME) and not store.exists(renamed.key, SOURCE_NAME)
+
+
+def test_same_name_and_short_hash_for_other_bytes_gets_the_whole_content_id(store, tmp_path):
     record = _record(tmp_path, "a.mp4", b"bytes one")
     register_source(store, record)
-    impostor = record.model_copy(update={"fingerprint": "00" * 32, "uri": "/elsewhere.mp4"})
+    other = record.model_copy(update={"fingerprint": "00" * 32, "uri": "/elsewhere/a.mp4"})  # forced clash
+    registered = register_source(store, other)
+    assert registered == (f"a-{content_id_for('00' * 32)}", True)
+    assert load_source(store, record.key).uri == record.uri  # untouched
+
+
+def test_register_source_rejects_a_corrupt_index(store, tmp_path):
+    record = _record(tmp_path, "a.mp4", b"bytes one")
+    register_source(store, record)
+    other = _record(tmp_path, "b.mp4", b"bytes two")
+    store.put_bytes("_index", f"content/{other.content_id}", record.key.encode())  # points at other bytes
     with pytest.raises(ValueError, match="already used"):
-        register_source(store, impostor)
+        register_source(store, other)
 
 
 def test_register_source_concurrently_creates_once(tmp_path):
@@ -173,8 +215,30 @@ def test_register_source_concurrently_creates_once(tmp_path):
         t.start()
     for t in threads:
         t.join()
-    assert sorted(results) == [False] * 7 + [True]
+    assert sorted(r.created for r in results) == [False] * 7 + [True]
+    assert {r.key for r in results} == {record.key}
     assert store.list(record.key) == [SOURCE_NAME]
+
+
+def test_the_same_bytes_under_many_names_at_once_are_one_partition(tmp_path):
+    store = LocalBackend(tmp_path / "store")
+    records = [_record(tmp_path, f"name {i}.mp4", b"contended") for i in range(8)]
+    results = []
+    barrier = threading.Barrier(len(records))
+
+    def worker(record):
+        barrier.wait()
+        results.append(register_source(store, record))
+
+    threads = [threading.Thread(target=worker, args=(r,)) for r in records]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({r.key for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    key = results[0].key
+    assert [k for k in (r.key for r in records) if store.exists(k, SOURCE_NAME)] == [key]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_ui_environment_resolves_paths_against_the_working_directory(
     assert env["MEDIA_ASSETS_INBOX"] == str(tmp_path / "drop")
     assert env["MEDIA_ASSETS_INDEX_DIR"] == str(tmp_path / "idx")
     cmd = ui_command(args)
-    assert cmd[:4] == [sys.executable, "-m", "dagster", "dev"]  # no bare `dagster` looked up on PATH
+    assert cmd[:4] == [sys.executable, "-m", "media_assets.webserver", "dev"]  # no bare `dagster` on PATH
     assert cmd[cmd.index("-d") + 1] == str(tmp_path)
 
 
@@ -52,6 +53,10 @@ def test_ui_starts_from_the_installed_entry_point_without_an_activated_venv(tmp_
     env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # the venv's bin is not on it
     env["MEDIA_ASSETS_INBOX"] = "inbox"
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # a stray config in the user's folder
+    picture = tmp_path / "media_data" / "talk-abcdefgh" / "keyframes" / "contact_sheet.jpg"
+    picture.parent.mkdir(parents=True)
+    picture.write_bytes(b"\xff\xd8\xff\xe0 a stored contact sheet")
+    (picture.parent.parent / "source.json").write_text("{}")
     log = tmp_path / "ui.log"
     with log.open("w") as fh:
         proc = subprocess.Popen(
@@ -78,6 +83,15 @@ def test_ui_starts_from_the_installed_entry_point_without_an_activated_venv(tmp_
         assert "will not be used to configure Dagster" not in text, text[-3000:]
         assert "No such file" not in text and "FileNotFoundError" not in text
         assert "superseded" not in text, text[-3000:]
+        # the pictures that materializations link (/media-assets/files/<key>/<name>) come from the store
+        base = f"http://127.0.0.1:{port}/media-assets/files"
+        with urllib.request.urlopen(f"{base}/talk-abcdefgh/keyframes/contact_sheet.jpg", timeout=10) as resp:
+            assert resp.headers["Content-Type"] == "image/jpeg"
+            assert resp.read() == picture.read_bytes()
+        for wrong in ("talk-abcdefgh/source.json", "talk-abcdefgh/missing.png", "..%2F..%2Fetc/passwd.png"):
+            with pytest.raises(urllib.error.HTTPError) as err:
+                urllib.request.urlopen(f"{base}/{wrong}", timeout=10)
+            assert err.value.code == 404, wrong
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

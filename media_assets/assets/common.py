@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import io
 import os
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import dagster as dg
-from PIL import Image
 
 from media_assets.asset_graph import INFO
 from media_assets.assets.runner import UpstreamFailed, require_ok
@@ -24,6 +22,7 @@ from resources.media_store import MediaStore
 # BackfillPolicy is the documented way to batch partitions into one run; its beta notice is noise in every log.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
 
+FILES_ROUTE = "/media-assets/files"  # the webserver route of stored pictures (media_assets.webserver)
 GROUPS = {"cpu": "cpu_tier"}  # Dagster group of each tier (the others are named like their tier)
 MAX_PARTITIONS_PER_RUN = int(os.environ.get("MEDIA_ASSETS_MAX_PARTITIONS_PER_RUN", "50"))
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
@@ -115,11 +114,8 @@ def model_metadata(model: ModelInfo | None) -> dict[str, Any]:
     }
 
 
-def preview_markdown(path: Path, max_side: int = 900) -> str:
-    """The contact sheet as an inline image, so the UI shows it on the materialization."""
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        im.thumbnail((max_side, max_side))
-        buf = io.BytesIO()
-        im.save(buf, format="JPEG", quality=70)
-    return f"![contact sheet](data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode()})"
+def image_markdown(key: str, name: str, alt: str) -> dg.MetadataValue:
+    """A stored picture shown inline on the materialization: markdown under Dagster's 1,000-character limit
+    for inline rendering, linking ``FILES_ROUTE``, which ``media-assets ui`` serves from the store
+    (:mod:`media_assets.webserver`)."""
+    return dg.MetadataValue.md(f"![{alt}]({FILES_ROUTE}/{quote(key)}/{quote(name)})")

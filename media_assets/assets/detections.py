@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from media_assets.assets.common import asset_args, preview_markdown
+from media_assets.assets.common import asset_args, image_markdown
 from media_assets.assets.runner import require_ok, results, run_partitions
 from media_assets.core.cost import CostMeter
 from media_assets.core.vision.batching import FrameRef, PipelineResult
@@ -164,7 +164,7 @@ def detections(
             sheet = contact_sheet(tiles, Path(tmp) / "contact_sheet.jpg")
             if sheet is not None:
                 media_store.put_file(key, CONTACT_SHEET, sheet)
-                preview = preview_markdown(sheet)
+                preview = image_markdown(key, CONTACT_SHEET, "detections")
                 doc["contact_sheet"] = CONTACT_SHEET
             else:
                 _drop_sheet(media_store, key)
@@ -192,7 +192,7 @@ def detections(
             **run_meta,
         }
         if preview:
-            meta["preview"] = dg.MetadataValue.md(preview)
+            meta["preview"] = preview
         return {"detections": meta}
 
     yield from results(

@@ -5,7 +5,6 @@ first and then ``timeline.json`` (a reader never sees JSON pointing at missing f
 picture on the materialization.
 """
 
-import base64
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from media_assets.assets.common import asset_args
+from media_assets.assets.common import asset_args, image_markdown
 from media_assets.assets.runner import catalog_for, require_ok, results, run_partitions
 from media_assets.core.timeline.fuse import fuse_timeline
 from media_assets.core.timeline.inputs import TimelineInputs, inputs_from_files, wanted_files
@@ -52,15 +51,6 @@ def read_inputs(store: MediaStore, key: str) -> TimelineInputs:
             except FileNotFoundError:  # replaced or removed since the listing
                 continue
     return inputs_from_files(key, files)
-
-
-def preview_markdown(timeline: Timeline, folder: Path, width: int = 1000) -> str:
-    """The swim lanes as an inline image, so the UI shows them on the materialization.
-
-    Drawn again at the preview width rather than scaled down: flat colours keep the PNG small.
-    """
-    png = render_swimlanes(timeline, folder / "preview.png", width=width)
-    return f"![timeline](data:image/png;base64,{base64.b64encode(png.read_bytes()).decode()})"
 
 
 def timeline_metadata(timeline: Timeline) -> dict[str, object]:
@@ -113,7 +103,6 @@ def timeline(
 
             parquet = write_parquet(fused, Path(tmp) / "timeline.parquet")
             png = render_swimlanes(fused, Path(tmp) / "timeline.png", width=config.png_width)
-            preview = preview_markdown(fused, Path(tmp))
             parquet_uri = media_store.put_file(key, "timeline.parquet", parquet)
             png_uri = media_store.put_file(key, "timeline.png", png)
         doc = fused.model_dump(mode="json")
@@ -124,7 +113,7 @@ def timeline(
             "parquet_uri": parquet_uri,
             "png_uri": png_uri,
             **timeline_metadata(fused),
-            "preview": dg.MetadataValue.md(preview),
+            "preview": image_markdown(key, "timeline.png", "timeline"),
         }
         return {"timeline": meta}
 

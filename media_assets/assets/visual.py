@@ -9,8 +9,8 @@ from media_assets.assets.common import (
     BACKFILL_POLICY,
     PARTITIONS,
     TRANSIENT_RETRY_POLICY,
+    image_markdown,
     load_media_info,
-    preview_markdown,
     source_path,
     spec_args,
 )
@@ -87,7 +87,6 @@ def visual_pass(
                     "sample_fps": params.sample_fps,
                     "samples": [x.model_dump(mode="json") for x in result.samples],
                 }
-            preview = preview_markdown(Path(tmp) / result.contact_sheet) if result.contact_sheet else None
             # images first, then the JSON that points at them: a reader never sees a list of missing files
             kf_dir = Path(tmp) / "keyframes"
             if kf_dir.exists():
@@ -129,8 +128,8 @@ def visual_pass(
             "duplicates": sum(1 for k in result.keyframes if k.duplicate_of is not None),
             "samples": len(result.samples),
         }
-        if preview:
-            kf_meta["preview"] = dg.MetadataValue.md(preview)
+        if result.contact_sheet:
+            kf_meta["preview"] = image_markdown(key, result.contact_sheet, "keyframes")
         return {"scenes": scenes_meta, "keyframes": kf_meta}
 
     yield from results(

@@ -16,9 +16,7 @@ def register(store: MediaStore, media_dir: Path, rels: list[str]) -> list[str]:
     """Register each file under ``media_dir`` with the store; their partition keys, in order."""
     keys = []
     for rel in rels:
-        rec = describe_local(media_dir / rel)
-        register_source(store, rec)
-        keys.append(rec.key)
+        keys.append(register_source(store, describe_local(media_dir / rel)).key)
     return keys
 
 

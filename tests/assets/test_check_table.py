@@ -16,9 +16,7 @@ from resources.media_store import MediaStore
 
 def test_a_failed_blocking_check_fails_the_partition_and_blocks_downstream(tmp_path: Path, media_dir: Path) -> None:
     store = MediaStore(root=str(tmp_path / "out"))
-    rec = describe_local(media_dir / "video" / "psd_fades.mp4")
-    register_source(store, rec)
-    key = rec.key
+    key = register_source(store, describe_local(media_dir / "video" / "psd_fades.mp4")).key
     assert [c.name for c in blocking_checks("audio")] == ["audio_duration_matches_container"]
     store.put_json(key, "audio.json", {"has_audio": True, "duration_s": 4.0, "expected_duration_s": 9.0})
     with pytest.raises(CheckFailedError) as caught:

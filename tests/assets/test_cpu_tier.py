@@ -50,7 +50,9 @@ def test_multi_partition_run_records_bad_file_and_carries_on(tmp_path: Path, med
     # provenance on every materialization
     for (_asset, _key), meta in mats.items():
         assert meta["media_assets/code_version"] and meta["media_assets/preset"] == "balanced"
-    assert mats[("keyframes", good)]["preview"].startswith("![contact sheet](data:image/jpeg;base64,")
+    sheet = store.get_json(good, "keyframes.json")["contact_sheet"]
+    assert mats[("keyframes", good)]["preview"] == f"![keyframes](/media-assets/files/{good}/{sheet})"
+    assert store.exists(good, sheet) and sheet.endswith(".jpg")
     # outputs
     scenes = store.get_json(good, "scenes.json")
     assert [t["frame"] for t in scenes["transitions"] if t["kind"] == "cut"] == [43, 136]
@@ -103,8 +105,7 @@ def test_rerun_is_idempotent(tmp_path: Path, media_dir: Path) -> None:
     # registering the same bytes again under another name is the same partition
     copy = tmp_path / "same bytes, other name ☃.mp4"
     shutil.copyfile(media_dir / INPUTS[0], copy)
-    assert describe_local(copy).key == keys[0]
-    assert register_source(store, describe_local(copy)) is False
+    assert register_source(store, describe_local(copy)) == (keys[0], False)
 
 
 @pytest.mark.parametrize("rel", ["formats/jfk_mulaw8k.wav", "formats/bbb_seg_hevc_aac.mkv"])

@@ -105,9 +105,7 @@ def env(tmp_path: Path, media_dir: Path, truth: dict) -> dict:
     store = MediaStore(root=str(tmp_path / "store"))
     keys = {}
     for rel in (VIDEO, AUDIO, SILENT, BROKEN):
-        rec = describe_local(media_dir / rel)
-        register_source(store, rec)
-        keys[rel] = rec.key
+        keys[rel] = register_source(store, describe_local(media_dir / rel)).key
     jfk = truth["speech"]["speech/jfk.flac"]["reference_text"]
     for name, data in _jfk_outputs(jfk).items():
         store.put_json(keys[VIDEO], name, data)

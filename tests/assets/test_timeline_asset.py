@@ -70,7 +70,7 @@ def test_run_succeeds_and_records_each_partition(run) -> None:
         assert meta["status"] == "ok"
         assert meta["media_assets/code_version"] and meta["media_assets/preset"] == "balanced"
         assert meta["model"] == "media-assets-timeline-fusion" and meta["model_revision"] and meta["device"] == "cpu"
-        assert meta["preview"].startswith("![timeline](data:image/png;base64,")
+        assert meta["preview"] == f"![timeline](/media-assets/files/{key}/timeline.png)"
         assert meta["dagster/uri"].endswith(f"{key}/timeline.json")
 
 

@@ -47,9 +47,7 @@ def test_an_s3_outage_is_retried_and_a_corrupt_file_is_not(
         shutil.copyfile(media_dir / "broken/truncated_no_moov.mp4", bad)
         keys = []
         for path in (good, bad):
-            record = describe_local(path)
-            register_source(store, record)
-            keys.append(record.key)
+            keys.append(register_source(store, describe_local(path)).key)
         probes: list[str] = []
         real_probe = metadata_module.probe
 

@@ -318,7 +318,8 @@ def test_compose_workspace_and_instance_config_exist(compose: dict) -> None:
         workspace = _image_path(_option(_command(services[name]), "-w", "--workspace"))
         assert workspace == GRPC_WORKSPACE, f"{name} should load {GRPC_WORKSPACE}"
     webserver_args = _command(services["webserver"])
-    assert webserver_args[0] == "dagster-webserver" and _option(webserver_args, "-p", "--port") == "3000"
+    assert webserver_args[:3] == ["python", "-m", "media_assets.webserver"]
+    assert _option(webserver_args, "-p", "--port") == "3000"
     assert _command(services["daemon"])[:2] == ["dagster-daemon", "run"]
 
     grpc = yaml.safe_load(GRPC_WORKSPACE.read_text())
@@ -388,7 +389,10 @@ def test_laptop_config_is_valid(tmp_path: Path) -> None:
     assert ref.storage_data.class_name == "DagsterSqliteStorage"
     assert ref.compute_logs_data.class_name == "LocalComputeLogManager"
     assert ref.local_artifact_storage_data.class_name == "LocalArtifactStorage"
-    assert ref.run_coordinator_data.class_name == "QueuedRunCoordinator"
+    assert (ref.run_coordinator_data.module_name, ref.run_coordinator_data.class_name) == (
+        "media_assets.run_coordinator",
+        "MediaRunCoordinator",
+    )
     assert ref.run_launcher_data.class_name == "DefaultRunLauncher"
     settings = ref.settings
     assert settings["telemetry"]["enabled"] is False
@@ -406,7 +410,10 @@ def test_cluster_config_is_valid_without_connecting(tmp_path: Path, monkeypatch:
     assert (ref.storage_data.module_name, ref.storage_data.class_name) == ("dagster_postgres", "DagsterPostgresStorage")
     for data in (ref.run_storage_data, ref.event_storage_data, ref.schedule_storage_data):
         assert data.module_name == "dagster_postgres"
-    assert ref.run_coordinator_data.class_name == "QueuedRunCoordinator"
+    assert (ref.run_coordinator_data.module_name, ref.run_coordinator_data.class_name) == (
+        "media_assets.run_coordinator",
+        "MediaRunCoordinator",
+    )
     assert ref.run_launcher_data.class_name == "DefaultRunLauncher"
     assert ref.settings["telemetry"]["enabled"] is False
     laptop_pools = yaml.safe_load(LAPTOP_CONFIG.read_text())["concurrency"]["pools"]

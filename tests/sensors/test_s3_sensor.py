@@ -24,8 +24,9 @@ from tests.s3_server import S3Server
 from tests.sensors.conftest import FakeDaemon, media_source
 
 
-def key_of(data: bytes) -> str:
-    return partition_key_for(fingerprint_ranges(len(data), lambda start, length: data[start : start + length]))
+def key_of(data: bytes, name: str) -> str:
+    """The partition key of ``data`` first seen as the S3 object ``name``."""
+    return partition_key_for(name, fingerprint_ranges(len(data), lambda start, length: data[start : start + length]))
 
 
 def make_sensor(bucket: str, prefix: str, store: Any, **kwargs: Any) -> dg.SensorDefinition:
@@ -73,17 +74,17 @@ def test_objects_become_partitions_once_across_restarts(s3_server, s3_bucket, pr
         return build_s3_sensor(media_source, bucket=s3_bucket, prefix=prefix, store_resource_key="media_store")
 
     data = daemon.tick(sensor())
-    expected = {key_of(d) for d in contents.values()}
+    expected = {key_of(d, k) for k, d in contents.items()}
     assert {r.partition_key for r in data.run_requests} == expected
     assert daemon.partitions == expected
     for key, body in contents.items():
-        record = load_source(media_store, key_of(body))
+        record = load_source(media_store, key_of(body, key))
         assert record.uri == f"s3://{s3_bucket}/{key}"
         assert record.etag and record.size_bytes == len(body)
 
     assert daemon.tick(sensor()).run_requests == []
     client.put_object(Bucket=s3_bucket, Key=f"{prefix}later.webm", Body=b"late")
-    assert [r.partition_key for r in daemon.tick(sensor()).run_requests] == [key_of(b"late")]
+    assert [r.partition_key for r in daemon.tick(sensor()).run_requests] == [key_of(b"late", "later.webm")]
     assert daemon.tick(sensor()).run_requests == []
 
     daemon.cursor = None  # even a lost cursor does not request known partitions again
@@ -99,7 +100,7 @@ def test_same_bytes_under_two_keys_and_in_the_inbox_is_one_partition(
     for key in ("a.mp4", "copies/a copy.MP4"):
         client.put_object(Bucket=s3_bucket, Key=prefix + key, Body=b"the same bytes")
     data = s3_daemon.tick(make_sensor(s3_bucket, prefix, store))
-    assert [r.partition_key for r in data.run_requests] == [key_of(b"the same bytes")]
+    assert [r.partition_key for r in data.run_requests] == [key_of(b"the same bytes", "a.mp4")]
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -108,7 +109,7 @@ def test_same_bytes_under_two_keys_and_in_the_inbox_is_one_partition(
     os.utime(local, (time.time() - 60, time.time() - 60))
     assert s3_daemon.tick(build_inbox_sensor(media_source, inbox=inbox, store=store)).run_requests == []
 
-    record = load_source(store, key_of(b"the same bytes"))
+    record = load_source(store, key_of(b"the same bytes", "a.mp4"))
     assert {record.uri, *record.aliases} == {
         f"s3://{s3_bucket}/{prefix}a.mp4",
         f"s3://{s3_bucket}/{prefix}copies/a copy.MP4",
@@ -149,7 +150,7 @@ def test_more_than_1000_objects_across_ticks(s3_server, s3_bucket, prefix, fresh
         assert list(cursor["seen"]) == [str(cursor["w"])]  # only the keys at the boundary timestamp are kept
     assert per_tick == [250, 250, 250, 250, 50]
     s3_daemon.assert_no_duplicate_runs()
-    assert s3_daemon.partitions == {key_of(b) for b in bodies.values()}
+    assert s3_daemon.partitions == {key_of(b, k) for k, b in bodies.items()}
     assert s3_daemon.tick(make_sensor(s3_bucket, prefix, store, max_per_tick=250)).run_requests == []
 
 
@@ -180,12 +181,13 @@ def test_hostile_keys(s3_server, s3_bucket, prefix, s3_daemon, store, tmp_path):
     listed = [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix=prefix)["Contents"]]
     assert max(len(k.encode()) for k in listed) > 950
     for i in range(len(names)):
-        record = load_source(store, key_of(f"hostile {i}".encode()))
+        record = load_source(store, key_of(f"hostile {i}".encode(), names[i]))
         assert record.uri.startswith(f"s3://{s3_bucket}/{prefix}")
         assert record.uri.removeprefix(f"s3://{s3_bucket}/") in listed
     # keys never became paths: the store holds one folder per partition key, each with only source.json
-    assert sorted(p.name for p in store.root.iterdir()) == sorted(r.partition_key for r in data.run_requests)
-    assert {n for p in store.root.iterdir() for n in os.listdir(p)} == {SOURCE_NAME}
+    folders = [p for p in store.root.iterdir() if p.name != "_index"]  # _index: content id -> partition key
+    assert sorted(p.name for p in folders) == sorted(r.partition_key for r in data.run_requests)
+    assert {n for p in folders for n in os.listdir(p)} == {SOURCE_NAME}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
     assert s3_daemon.tick(make_sensor(s3_bucket, prefix, store)).run_requests == []
 
@@ -274,14 +276,14 @@ def test_objects_sharing_the_boundary_timestamp(scripted, store):
 
     # listed after the tick but stamped with the same second: neither missed nor repeated
     fake.put("same-second/late.mp4", b"late, same second", T0)
-    assert [r.partition_key for r in daemon.tick(sensor).run_requests] == [key_of(b"late, same second")]
+    assert [r.partition_key for r in daemon.tick(sensor).run_requests] == [key_of(b"late, same second", "late.mp4")]
     fake.put("next-second.mp4", b"next second", T0 + timedelta(seconds=1))
     assert len(daemon.tick(make_sensor("bucket", "", store, max_per_tick=2)).run_requests) == 1
     assert len(S3Cursor.parse(daemon.cursor).seen) == 1  # the boundary moved: old entries dropped
 
     # overwritten in place: a newer LastModified, new content -> a new partition
     fake.put("same-second/0.mp4", b"new version of 0", T0 + timedelta(seconds=5))
-    assert [r.partition_key for r in daemon.tick(sensor).run_requests] == [key_of(b"new version of 0")]
+    assert [r.partition_key for r in daemon.tick(sensor).run_requests] == [key_of(b"new version of 0", "0.mp4")]
     assert daemon.tick(sensor).run_requests == []
     daemon.assert_no_duplicate_runs()
 
@@ -295,7 +297,7 @@ def test_lookback_catches_late_objects_with_an_older_timestamp(scripted, store, 
     assert daemon.tick(make_sensor("bucket", "", store)).run_requests == []  # default: no lookback
 
     with_lookback = make_sensor("bucket", "", store, lookback_seconds=60)
-    assert [r.partition_key for r in daemon.tick(with_lookback).run_requests] == [key_of(b"slow")]
+    assert [r.partition_key for r in daemon.tick(with_lookback).run_requests] == [key_of(b"slow", "slow-multipart.mp4")]
     assert daemon.tick(with_lookback).run_requests == []
     assert len(S3Cursor.parse(daemon.cursor).seen) == 2
 
@@ -308,9 +310,9 @@ def test_keys_a_real_server_refuses(scripted, store, tmp_path):
     data = daemon.tick(make_sensor("bucket", "", store))
     assert len(data.run_requests) == len(keys)
     for i, key in enumerate(keys):
-        assert load_source(store, key_of(f"evil {i}".encode())).uri == f"s3://bucket/{key}"
+        assert load_source(store, key_of(f"evil {i}".encode(), key)).uri == f"s3://bucket/{key}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
-    assert {n for p in store.root.iterdir() for n in os.listdir(p)} == {SOURCE_NAME}
+    assert {n for p in store.root.iterdir() if p.name != "_index" for n in os.listdir(p)} == {SOURCE_NAME}
 
 
 def test_read_errors(scripted, store):
@@ -322,17 +324,17 @@ def test_read_errors(scripted, store):
     sensor = make_sensor("bucket", "", store, workers=1)
 
     data = daemon.tick(sensor)  # 0: forbidden -> skipped; 1: ok; 2: transient -> stop here, retry next tick
-    assert [r.partition_key for r in data.run_requests] == [key_of(b"body 1")]
+    assert [r.partition_key for r in data.run_requests] == [key_of(b"body 1", "1.mp4")]
 
     del fake.errors["2.mp4"]
     data = daemon.tick(sensor)
-    assert [r.partition_key for r in data.run_requests] == [key_of(b"body 2"), key_of(b"body 3")]
+    assert [r.partition_key for r in data.run_requests] == [key_of(b"body 2", "2.mp4"), key_of(b"body 3", "3.mp4")]
 
     # vanished between listing and reading -> skipped without failing the tick
     fake.put("4.mp4", b"body 4", T0 + timedelta(seconds=9))
     fake.errors["4.mp4"] = ClientError({"Error": {"Code": "NoSuchKey", "Message": "gone"}}, "GetObject")
     fake.put("5.mp4", b"body 5", T0 + timedelta(seconds=9))
-    assert [r.partition_key for r in daemon.tick(sensor).run_requests] == [key_of(b"body 5")]
+    assert [r.partition_key for r in daemon.tick(sensor).run_requests] == [key_of(b"body 5", "5.mp4")]
     assert daemon.tick(sensor).run_requests == []
     daemon.assert_no_duplicate_runs()
 
@@ -359,5 +361,5 @@ def test_batched_runs_cover_each_new_object_once(scripted, store):
     second = daemon.tick(sensor).run_requests  # the other 2
     assert len(second) == 1 and second[0].partition_key is None
     assert daemon.tick(sensor).run_requests == []
-    assert sorted(daemon.covered) == sorted(key_of(f"batched object {i}".encode()) for i in range(7))
+    assert sorted(daemon.covered) == sorted(key_of(f"batched object {i}".encode(), f"{i}.mp4") for i in range(7))
     daemon.assert_no_duplicate_runs()
