@@ -235,6 +235,109 @@ def generated_clips(n: int = 50) -> Path:
     return d
 
 
+# Real footage for generated talk-style clips: (file under video/, usable seconds).
+FOOTAGE = (
+    ("bbb_0_30.webm", 29.0),
+    ("opencv_vtest.avi", 78.0),
+    ("megamind.avi", 10.5),
+    ("psd_testvideo.mp4", 23.0),
+)
+TOPICS = (
+    "the quarterly budget review",
+    "a new hiring plan for the design team",
+    "how the test suite found a memory leak",
+    "the road trip across the northern lakes",
+    "a recipe for bread with a crisp crust",
+    "the history of the local football club",
+    "why the river flooded the old mill",
+    "the launch of the new mobile application",
+    "a lecture on the physics of rainbows",
+    "the results of the customer survey",
+)
+
+
+def talk_sentence(i: int) -> str:
+    return (
+        f"Welcome to clip number {i}. Today we talk about {TOPICS[i % len(TOPICS)]}, "
+        f"and then about {TOPICS[(i * 3 + 1) % len(TOPICS)]}."
+    )
+
+
+def generated_talk_clips(n: int = 50, seconds: float = 10.0, res: str = "720p") -> Path:
+    """``n`` distinct talk-style clips: three shots of real footage from the shared media joined by hard cuts
+    (seeded offsets), a caption overlay, and espeak-ng speech (a different sentence per clip), H.264 + AAC.
+
+    Every clip has distinct bytes (distinct offsets, captions and speech), so each is its own partition.
+    """
+    import random
+
+    w, h = {"720p": (1280, 720), "1080p": (1920, 1080), "360p": (640, 360)}[res]
+    d = CACHE_DIR / f"talk_clips_{n}_{int(seconds)}s_{res}"
+    marker = d / ".complete"
+    if marker.exists() and len(list(d.glob("*.mp4"))) == n:
+        return d
+    d.mkdir(parents=True, exist_ok=True)
+    espeak = shutil.which("espeak-ng") or shutil.which("espeak")
+    if espeak is None:
+        raise SystemExit("espeak-ng is needed to generate speech (make setup installs it)")
+    video = media_dir() / "video"
+    rng = random.Random(1234)
+    for i in range(n):
+        dst = d / f"talk_{i:03d}.mp4"
+        shots = rng.sample(FOOTAGE, 3)
+        lengths = [round(seconds / 3, 3)] * 2 + [round(seconds - 2 * round(seconds / 3, 3), 3)]
+        starts = [round(rng.uniform(0, usable - length), 2) for (_, usable), length in zip(shots, lengths, strict=True)]
+        sentence = talk_sentence(i)
+
+        def make(tmp: Path, shots=shots, lengths=lengths, starts=starts, sentence=sentence, i=i) -> None:
+            wav = tmp.with_suffix(".wav")
+            subprocess.run([espeak, "-s", "160", "-w", str(wav), sentence], check=True, capture_output=True)
+            args: list[str] = []
+            for (name, _), start, length in zip(shots, starts, lengths, strict=True):
+                args += ["-ss", str(start), "-t", str(length), "-i", str(video / name)]
+            args += ["-i", str(wav)]
+            parts = "".join(
+                f"[{k}:v]scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,"
+                f"fps=25,setsar=1,format=yuv420p,setpts=PTS-STARTPTS[v{k}];"
+                for k in range(3)
+            )
+            caption = f"Clip {i} - {TOPICS[i % len(TOPICS)]}".replace(":", " ").replace("'", "")
+            graph = (
+                parts + "[v0][v1][v2]concat=n=3:v=1:a=0,"
+                f"drawtext=text='{caption}':fontcolor=white:fontsize={h // 24}:box=1:boxcolor=black@0.6:"
+                f"x=(w-tw)/2:y=h-th-{h // 12}[v];"
+                f"[3:a]aresample=44100,adelay=500,apad,atrim=0:{seconds}[a]"
+            )
+            try:
+                ffmpeg(*args, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-t", str(seconds),
+                       "-c:v", "libx264", "-preset", "fast", "-crf", "23", "-c:a", "aac", "-b:a", "96k",
+                       "-f", "mp4", str(tmp))  # fmt: skip
+            finally:
+                wav.unlink(missing_ok=True)
+
+        _atomic(dst, make)
+    marker.write_text(str(n))
+    return d
+
+
+def generated_talk_hour(minutes: int = 60, res: str = "720p") -> Path:
+    """About ``minutes`` of talk-style video: the 10 s talk clips concatenated in turn (``-c copy``)."""
+    clips = sorted(generated_talk_clips(50, 10.0, res).glob("*.mp4"))
+    count = minutes * 6
+    dst = CACHE_DIR / f"talk_{minutes}min_{res}.mp4"
+
+    def make(tmp: Path) -> None:
+        print(f"[gen] {dst.name} ({count} talk clips, -c copy)", file=sys.stderr)
+        lst = tmp.with_suffix(".txt")
+        lst.write_text("".join(f"file '{clips[k % len(clips)].as_posix()}'\n" for k in range(count)))
+        try:
+            ffmpeg("-f", "concat", "-safe", "0", "-i", str(lst), "-c", "copy", "-f", "mp4", str(tmp))
+        finally:
+            lst.unlink(missing_ok=True)
+
+    return _atomic(dst, make)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # timing
 # ----------------------------------------------------------------------------------------------------------
