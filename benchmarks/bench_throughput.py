@@ -192,13 +192,19 @@ def _materialized(home: Path, n: int) -> tuple[int, int]:
     return done, active
 
 
-def run_daemon(inputs: Path, n: int, timeout_s: float, start_method: str) -> dict:
+def run_daemon(inputs: Path, n: int, timeout_s: float, start_method: str, slots: int | None) -> dict:
     from media_assets.instance import ensure_dagster_home
 
     work = Path(tempfile.mkdtemp(prefix="bench_tp_daemon_"))
     env = {**clean_env(work), "MEDIA_ASSETS_START_METHOD": start_method}
     (work / "inbox").mkdir()
     ensure_dagster_home(work / "home")
+    if slots:
+        import dagster as dg
+
+        os.environ["DAGSTER_HOME"] = str(work / "home")
+        with dg.DagsterInstance.get() as instance:
+            instance.event_log_storage.set_concurrency_slots("accelerator", slots)
     log = (work / "daemon.log").open("w")
     common.wait_for_quiet()
     daemon = subprocess.Popen(
@@ -228,7 +234,7 @@ def run_daemon(inputs: Path, n: int, timeout_s: float, start_method: str) -> dic
         cpu = common.cpu_busy_s() - b0
         if done < n:
             raise SystemExit(f"only {done} of {n} clips done after {timeout_s:.0f} s; see {work / 'daemon.log'}")
-        name = f"daemon: inbox sensor + daemon ({start_method})"
+        name = f"daemon: inbox sensor + daemon ({start_method}{f', {slots} accelerator slots' if slots else ''})"
         return summarise(name, n, wall, cpu, peak, work_breakdown(work / "store", work / "home"))
     finally:
         os.killpg(daemon.pid, 15)
@@ -269,6 +275,7 @@ def main() -> int:
     parser.add_argument("--hour", type=int, default=0, metavar="MINUTES", help="also one file of MINUTES minutes")
     parser.add_argument("--start-method", nargs="+", default=["forkserver"], choices=["forkserver", "spawn"],
                         help="daemon path: how step processes start (several: one daemon run each)")  # fmt: skip
+    parser.add_argument("--accelerator-slots", type=int, default=None, help="daemon path: accelerator pool limit")
     parser.add_argument("--timeout", type=float, default=3600.0, help="daemon path: give up after this long")
     args = parser.parse_args()
     inputs = common.generated_talk_clips(args.clips)
@@ -278,7 +285,7 @@ def main() -> int:
         print(results[-1], flush=True)
     if not args.skip_daemon:
         for method in args.start_method:
-            results.append(run_daemon(inputs, args.clips, args.timeout, method))
+            results.append(run_daemon(inputs, args.clips, args.timeout, method, args.accelerator_slots))
             print(results[-1], flush=True)
     if args.hour:
         results.append(run_hour(args.hour))
