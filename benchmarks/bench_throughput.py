@@ -97,6 +97,32 @@ def step_seconds(home: Path) -> float:
     return _union(intervals)
 
 
+def run_timeline(home: Path, t0: float) -> dict:
+    """Where the daemon path's time outside the steps goes: from the drop to the first run's creation (sensor
+    latency), to its start (queue and launch), to its first step (run worker start-up), and the runs' count."""
+    import dagster as dg
+
+    os.environ["DAGSTER_HOME"] = str(home)
+    with dg.DagsterInstance.get() as instance:
+        records = sorted(instance.get_run_records(), key=lambda r: r.create_timestamp.timestamp())
+        if not records:
+            return {}
+        first = records[0]
+        steps = [
+            e.timestamp
+            for e in instance.all_logs(first.dagster_run.run_id)
+            if e.dagster_event is not None and e.dagster_event.event_type_value == "STEP_START"
+        ]
+        created = first.create_timestamp.timestamp()
+        started = first.start_time or created
+        return {
+            "runs": len(records),
+            "drop_to_run_created_s": round(created - t0, 1),
+            "created_to_started_s": round(started - created, 1),
+            "started_to_first_step_s": round(min(steps) - started, 1) if steps else None,
+        }
+
+
 def work_breakdown(store: Path, home: Path) -> dict:
     """Per-asset work seconds (each partition's ``cost/wall_s``, which includes its share of batched inference)
     from the catalog, and the wall seconds spent inside steps."""
@@ -234,8 +260,10 @@ def run_daemon(inputs: Path, n: int, timeout_s: float, start_method: str, slots:
         cpu = common.cpu_busy_s() - b0
         if done < n:
             raise SystemExit(f"only {done} of {n} clips done after {timeout_s:.0f} s; see {work / 'daemon.log'}")
+        timeline = run_timeline(work / "home", t0)
+        print(f"daemon path timeline: {timeline}", flush=True)
         name = f"daemon: inbox sensor + daemon ({start_method}{f', {slots} accelerator slots' if slots else ''})"
-        return summarise(name, n, wall, cpu, peak, work_breakdown(work / "store", work / "home"))
+        return {**summarise(name, n, wall, cpu, peak, work_breakdown(work / "store", work / "home")), **timeline}
     finally:
         os.killpg(daemon.pid, 15)
         try:

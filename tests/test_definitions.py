@@ -130,3 +130,14 @@ def test_one_opencv_distribution() -> None:
     opencvs = sorted(n for n in installed if n.startswith("opencv-"))
     assert opencvs == ["opencv-python-headless"], opencvs
     assert importlib.metadata.version("opencv-python-headless").startswith(cv2.__version__)  # 5.1.0 of 5.1.0.95
+
+
+def test_the_inbox_sensor_ticks_every_ten_seconds_unless_set(monkeypatch) -> None:
+    from media_assets.definitions import INBOX_INTERVAL_ENV, build_sensors
+
+    monkeypatch.delenv(INBOX_INTERVAL_ENV, raising=False)
+    (inbox,) = [s for s in build_sensors() if s.name == "inbox_sensor"]
+    assert inbox.minimum_interval_seconds == 10
+    monkeypatch.setenv(INBOX_INTERVAL_ENV, "45")
+    (inbox,) = [s for s in build_sensors() if s.name == "inbox_sensor"]
+    assert inbox.minimum_interval_seconds == 45
