@@ -44,15 +44,16 @@ CHECKS: tuple[CheckInfo, ...] = (
         "audio",
         "audio_duration_matches_container",
         "audio.wav lasts as long as the container's audio stream says (within 0.1 s or 2 %), unless decode "
-        "losses recorded in audio.json explain the difference. Blocking: a mismatch would misalign the "
-        "transcript, speakers and sound events, so they refuse this video.",
+        "losses recorded in audio.json explain the difference. Gates this video: a mismatch would misalign the "
+        "transcript, speakers and sound events, so they refuse it (per video; Dagster's run-wide 'blocking' "
+        "flag stays off so that the run's other videos go on).",
         blocking=True,
         run=lambda s, k: oc.audio_duration(s.get_json(k, "audio.json")),
     ),
     CheckInfo(
         "scenes",
         "scenes_tile_the_video",
-        "Scenes cover the whole video in order, without gap or overlap (in frames and seconds). Blocking: "
+        "Scenes cover the whole video in order, without gap or overlap (in frames and seconds). Gates this video: "
         "keyframes, detections and the timeline are placed by scene.",
         blocking=True,
         run=lambda s, k: oc.scenes_tile(s.get_json(k, "scenes.json")),
@@ -60,7 +61,7 @@ CHECKS: tuple[CheckInfo, ...] = (
     CheckInfo(
         "keyframes",
         "keyframes_inside_their_scene",
-        "Each keyframe lies inside the scene it stands for. Blocking: detections and image embeddings are "
+        "Each keyframe lies inside the scene it stands for. Gates this video: detections and image embeddings are "
         "attributed to scenes through keyframes.",
         blocking=True,
         run=lambda s, k: oc.keyframes_inside(s.get_json(k, "keyframes.json"), s.get_json(k, "scenes.json")),
