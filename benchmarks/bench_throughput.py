@@ -33,12 +33,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
+
+from media_assets.instance import get_instance
 
 ENTRY = Path(sys.executable).parent / "media-assets"
 DAEMON = Path(sys.executable).parent / "dagster-daemon"
@@ -61,12 +62,6 @@ def clean_env(work: Path) -> dict[str, str]:
     return env
 
 
-def _ts(value: object) -> float:
-    if isinstance(value, (int, float)):
-        return float(value)
-    return datetime.fromisoformat(str(value)).timestamp()
-
-
 def _union(intervals: list[tuple[float, float]]) -> float:
     covered, end = 0.0, float("-inf")
     for a, b in sorted(intervals):
@@ -78,12 +73,9 @@ def _union(intervals: list[tuple[float, float]]) -> float:
 
 def step_seconds(home: Path) -> float:
     """Wall seconds during which at least one step function was running (STEP_START to its end, event log)."""
-    import dagster as dg
-
-    os.environ["DAGSTER_HOME"] = str(home)
     ends = {"STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"}
     intervals = []
-    with dg.DagsterInstance.get() as instance:
+    with get_instance(home) as instance:
         for run in instance.get_runs():
             started: dict[str, float] = {}
             for entry in instance.all_logs(run.run_id):
@@ -100,10 +92,7 @@ def step_seconds(home: Path) -> float:
 def run_timeline(home: Path, t0: float) -> dict:
     """Where the daemon path's time outside the steps goes: from the drop to the first run's creation (sensor
     latency), to its start (queue and launch), to its first step (run worker start-up), and the runs' count."""
-    import dagster as dg
-
-    os.environ["DAGSTER_HOME"] = str(home)
-    with dg.DagsterInstance.get() as instance:
+    with get_instance(home) as instance:
         records = sorted(instance.get_run_records(), key=lambda r: r.create_timestamp.timestamp())
         if not records:
             return {}
@@ -205,8 +194,7 @@ def _materialized(home: Path, n: int) -> tuple[int, int]:
     """(timeline partitions materialized, runs not finished) in the instance at ``home``."""
     import dagster as dg
 
-    os.environ["DAGSTER_HOME"] = str(home)
-    with dg.DagsterInstance.get() as instance:
+    with get_instance(home) as instance:
         done = len(instance.get_materialized_partitions(dg.AssetKey("timeline")))
         active_statuses = [
             dg.DagsterRunStatus.QUEUED,
@@ -219,17 +207,11 @@ def _materialized(home: Path, n: int) -> tuple[int, int]:
 
 
 def run_daemon(inputs: Path, n: int, timeout_s: float, start_method: str, slots: int | None) -> dict:
-    from media_assets.instance import ensure_dagster_home
-
     work = Path(tempfile.mkdtemp(prefix="bench_tp_daemon_"))
     env = {**clean_env(work), "MEDIA_ASSETS_START_METHOD": start_method}
     (work / "inbox").mkdir()
-    ensure_dagster_home(work / "home")
-    if slots:
-        import dagster as dg
-
-        os.environ["DAGSTER_HOME"] = str(work / "home")
-        with dg.DagsterInstance.get() as instance:
+    with get_instance(work / "home") as instance:  # the project's dagster.yaml
+        if slots:
             instance.event_log_storage.set_concurrency_slots("accelerator", slots)
     log = (work / "daemon.log").open("w")
     common.wait_for_quiet()
@@ -301,8 +283,13 @@ def main() -> int:
     parser.add_argument("--skip-cli", action="store_true")
     parser.add_argument("--skip-daemon", action="store_true")
     parser.add_argument("--hour", type=int, default=0, metavar="MINUTES", help="also one file of MINUTES minutes")
-    parser.add_argument("--start-method", nargs="+", default=["forkserver"], choices=["forkserver", "spawn"],
-                        help="daemon path: how step processes start (several: one daemon run each)")  # fmt: skip
+    parser.add_argument(
+        "--start-method",
+        nargs="+",
+        default=["spawn"],
+        choices=["forkserver", "spawn"],
+        help="daemon path: how step processes start (several: one run each, the last judged)",
+    )
     parser.add_argument("--accelerator-slots", type=int, default=None, help="daemon path: accelerator pool limit")
     parser.add_argument("--timeout", type=float, default=3600.0, help="daemon path: give up after this long")
     args = parser.parse_args()

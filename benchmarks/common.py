@@ -159,12 +159,16 @@ def generated_hour(res: str = "1080p", copies: int = 60) -> Path:
     The 60 s file carries an AAC track, so the long file has audio throughout.
     """
     one = generated_video(res)
-    dst = CACHE_DIR / f"bbb_loop2_{res}_v2_x{copies}.mp4"
+    return concat_copy(CACHE_DIR / f"bbb_loop2_{res}_v2_x{copies}.mp4", [one] * copies, f"{copies} x {one.name}")
+
+
+def concat_copy(dst: Path, parts: Sequence[Path], label: str) -> Path:
+    """``parts`` joined into ``dst`` by the concat demuxer without re-encoding (``-c copy``), cached."""
 
     def make(tmp: Path) -> None:
-        print(f"[gen] {dst.name} ({copies} x {one.name}, -c copy)", file=sys.stderr)
+        print(f"[gen] {dst.name} ({label}, -c copy)", file=sys.stderr)
         lst = tmp.with_suffix(".txt")
-        lst.write_text("".join(f"file '{one.as_posix()}'\n" for _ in range(copies)))
+        lst.write_text("".join(f"file '{part.as_posix()}'\n" for part in parts))
         try:
             ffmpeg("-f", "concat", "-safe", "0", "-i", str(lst), "-c", "copy", "-f", "mp4", str(tmp))
         finally:
@@ -324,18 +328,8 @@ def generated_talk_hour(minutes: int = 60, res: str = "720p") -> Path:
     """About ``minutes`` of talk-style video: the 10 s talk clips concatenated in turn (``-c copy``)."""
     clips = sorted(generated_talk_clips(50, 10.0, res).glob("*.mp4"))
     count = minutes * 6
-    dst = CACHE_DIR / f"talk_{minutes}min_{res}.mp4"
-
-    def make(tmp: Path) -> None:
-        print(f"[gen] {dst.name} ({count} talk clips, -c copy)", file=sys.stderr)
-        lst = tmp.with_suffix(".txt")
-        lst.write_text("".join(f"file '{clips[k % len(clips)].as_posix()}'\n" for k in range(count)))
-        try:
-            ffmpeg("-f", "concat", "-safe", "0", "-i", str(lst), "-c", "copy", "-f", "mp4", str(tmp))
-        finally:
-            lst.unlink(missing_ok=True)
-
-    return _atomic(dst, make)
+    parts = [clips[k % len(clips)] for k in range(count)]
+    return concat_copy(CACHE_DIR / f"talk_{minutes}min_{res}.mp4", parts, f"{count} talk clips")
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -15,6 +15,6 @@ echo "== bench_diarization =="; "$PY" benchmarks/bench_diarization.py || status=
 echo "== bench_vision ==";    "$PY" benchmarks/bench_vision.py || status=1
 echo "== bench_embeddings =="; "$PY" benchmarks/bench_embeddings.py || status=1
 echo "== bench_vector_store =="; "$PY" benchmarks/bench_vector_store.py || status=1
-echo "== bench_throughput =="; "$PY" benchmarks/bench_throughput.py --start-method spawn forkserver || status=1
+echo "== bench_throughput =="; "$PY" benchmarks/bench_throughput.py --start-method forkserver spawn || status=1
 echo "== bench_timeline ==";  "$PY" benchmarks/bench_timeline.py || status=1
 exit $status

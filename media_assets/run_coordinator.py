@@ -58,7 +58,7 @@ def run_tags(tags: Mapping[str, str], assets: Sequence[str] | None) -> dict[str,
     source = _source(tags)
     if SOURCE_TAG not in tags:
         added[SOURCE_TAG] = source[:MAX_TAG_CHARS]
-    if set(names) & set(MODEL_ASSETS) and "media_assets/heavy" not in tags:
+    if set(names) & set(MODEL_ASSETS) and not HEAVY_TAGS.keys() & tags.keys():
         added.update(HEAVY_TAGS)
     if WHAT_TAG not in tags and names:
         what = f"{source}: {names[0]}" + (f" +{len(names) - 1}" if len(names) > 1 else "")

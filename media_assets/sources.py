@@ -291,11 +291,15 @@ def _index_name(content_id: str) -> str:
     return f"content/{content_id}"
 
 
+def _indexed_key(store_backend: _SourceStore, content_id: str) -> str:
+    return store_backend.get_bytes(INDEX_KEY, _index_name(content_id)).decode("utf-8").strip()
+
+
 def find_key(store_backend: _SourceStore, record: SourceRecord) -> str | None:
     """The partition key these bytes already have (None if they were never registered)."""
     cid = record.content_id
     if store_backend.exists(INDEX_KEY, _index_name(cid)):
-        return store_backend.get_bytes(INDEX_KEY, _index_name(cid)).decode("utf-8").strip()
+        return _indexed_key(store_backend, cid)
     if store_backend.exists(cid, SOURCE_NAME):  # a partition made before readable keys
         return cid
     return None
@@ -317,7 +321,7 @@ def _claim_key(store_backend: _SourceStore, record: SourceRecord) -> str:
         wanted = f"{wanted.rsplit('-', 1)[0]}-{cid}"
     if store_backend.put_bytes_if_absent(INDEX_KEY, _index_name(cid), wanted.encode("utf-8")):
         return wanted
-    return store_backend.get_bytes(INDEX_KEY, _index_name(cid)).decode("utf-8").strip()
+    return _indexed_key(store_backend, cid)  # another process claimed it first
 
 
 def register_source(store_backend: _SourceStore, record: SourceRecord, *, prefer: bool = False) -> Registration:

@@ -7,6 +7,7 @@ A library that is not installed is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 MODULES = (
@@ -24,10 +25,6 @@ MODULES = (
     "pandas",
 )
 
-loaded = []
 for _name in MODULES:
-    try:
+    with contextlib.suppress(ImportError):
         importlib.import_module(_name)
-        loaded.append(_name)
-    except ImportError:
-        pass
