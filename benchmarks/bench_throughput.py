@@ -206,9 +206,9 @@ def _materialized(home: Path, n: int) -> tuple[int, int]:
     return done, active
 
 
-def run_daemon(inputs: Path, n: int, timeout_s: float, start_method: str, slots: int | None) -> dict:
+def run_daemon(inputs: Path, n: int, timeout_s: float, executor: str, slots: int | None) -> dict:
     work = Path(tempfile.mkdtemp(prefix="bench_tp_daemon_"))
-    env = {**clean_env(work), "MEDIA_ASSETS_START_METHOD": start_method}
+    env = {**clean_env(work), "MEDIA_ASSETS_EXECUTOR": executor}
     (work / "inbox").mkdir()
     with get_instance(work / "home") as instance:  # the project's dagster.yaml
         if slots:
@@ -244,7 +244,7 @@ def run_daemon(inputs: Path, n: int, timeout_s: float, start_method: str, slots:
             raise SystemExit(f"only {done} of {n} clips done after {timeout_s:.0f} s; see {work / 'daemon.log'}")
         timeline = run_timeline(work / "home", t0)
         print(f"daemon path timeline: {timeline}", flush=True)
-        name = f"daemon: inbox sensor + daemon ({start_method}{f', {slots} accelerator slots' if slots else ''})"
+        name = f"daemon: inbox sensor + daemon ({executor}{f', {slots} accelerator slots' if slots else ''})"
         return {**summarise(name, n, wall, cpu, peak, work_breakdown(work / "store", work / "home")), **timeline}
     finally:
         os.killpg(daemon.pid, 15)
@@ -284,11 +284,11 @@ def main() -> int:
     parser.add_argument("--skip-daemon", action="store_true")
     parser.add_argument("--hour", type=int, default=0, metavar="MINUTES", help="also one file of MINUTES minutes")
     parser.add_argument(
-        "--start-method",
+        "--executor",
         nargs="+",
-        default=["spawn"],
-        choices=["forkserver", "spawn"],
-        help="daemon path: how step processes start (several: one run each, the last judged)",
+        default=[os.environ.get("MEDIA_ASSETS_EXECUTOR", "multiprocess")],
+        choices=["multiprocess", "forkserver", "in_process"],
+        help="daemon path: MEDIA_ASSETS_EXECUTOR (several: one run each, the last judged)",
     )
     parser.add_argument("--accelerator-slots", type=int, default=None, help="daemon path: accelerator pool limit")
     parser.add_argument("--timeout", type=float, default=3600.0, help="daemon path: give up after this long")
@@ -299,7 +299,7 @@ def main() -> int:
         results.append(run_cli(inputs, args.clips))
         print(results[-1], flush=True)
     if not args.skip_daemon:
-        for method in args.start_method:
+        for method in args.executor:
             results.append(run_daemon(inputs, args.clips, args.timeout, method, args.accelerator_slots))
             print(results[-1], flush=True)
     if args.hour:

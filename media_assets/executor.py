@@ -51,24 +51,30 @@ _DEFAULT = dg.multi_or_in_process_executor
 
 # What a step process needs before it can start work: Dagster, the project's definitions and the libraries the
 # model steps import. With `spawn` (Dagster's default) every step process imports all of it again; a forkserver
-# imports it once per run and forks each step from it. Measured on 50 clips through the inbox sensor and the
-# daemon (BENCHMARKS.md, throughput): 222 s with the forkserver against 229 s with spawn, for about 600 MB more
-# resident memory in the process tree, so spawn stays the default and the forkserver is a setting.
+# imports it once per run and forks each step from it.
 PRELOAD_MODULES = ["media_assets.definitions", "media_assets.step_preload"]
-START_METHOD_ENV = "MEDIA_ASSETS_START_METHOD"  # spawn (default, Dagster's own) or forkserver
+EXECUTOR_ENV = "MEDIA_ASSETS_EXECUTOR"
+EXECUTORS = ("multiprocess", "forkserver", "in_process")
 
 
-def with_forkserver(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The executor config with the preloading forkserver as the multiprocess start method when
-    ``MEDIA_ASSETS_START_METHOD=forkserver`` and the run config sets none."""
+def effective_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The executor config for ``MEDIA_ASSETS_EXECUTOR`` where the run config leaves the choice open (the
+    multiprocess default without a start method): ``multiprocess`` (Dagster's default: a spawned process per
+    step), ``forkserver`` (step processes forked from a server that imported the project once) or ``in_process``
+    (every step of a run in the run's own process, one after another)."""
     config = dict(config)
+    wanted = os.environ.get(EXECUTOR_ENV, "multiprocess").strip().lower() or "multiprocess"
+    if wanted not in EXECUTORS:
+        raise dg.DagsterInvalidConfigError(f"{EXECUTOR_ENV}={wanted!r}: use one of {', '.join(EXECUTORS)}", [], None)
     multiprocess = config.get("multiprocess")
-    wanted = os.environ.get(START_METHOD_ENV, "spawn").strip().lower()
-    if wanted not in ("forkserver", "spawn"):
-        raise dg.DagsterInvalidConfigError(f"{START_METHOD_ENV}={wanted!r}: use forkserver or spawn", [], None)
-    if isinstance(multiprocess, Mapping) and not multiprocess.get("start_method") and wanted == "forkserver":
+    if not isinstance(multiprocess, Mapping) or multiprocess.get("start_method"):
+        return config
+    if wanted == "forkserver":
         start = {"forkserver": {"preload_modules": PRELOAD_MODULES}}
         config["multiprocess"] = {**multiprocess, "start_method": start}
+    elif wanted == "in_process":
+        kept = {k: multiprocess[k] for k in ("retries", "step_dependency_config") if k in multiprocess}
+        config = {"in_process": {"retries": {"enabled": {}}, **kept}}
     return config
 
 
@@ -79,11 +85,11 @@ def with_forkserver(config: Mapping[str, Any]) -> dict[str, Any]:
 )
 def guarded_executor(init_context: dg.InitExecutorContext) -> dg.Executor:
     """Dagster's default executor (``multiprocess`` unless run config picks ``in_process``), guarded; optionally
-    with step processes forked from a server that has imported the project once (:func:`with_forkserver`)."""
+    the default chosen by ``MEDIA_ASSETS_EXECUTOR`` (:func:`effective_config`)."""
     context = dg.InitExecutorContext(
         job=init_context.job,
         executor_def=init_context.executor_def,
-        executor_config=with_forkserver(init_context.executor_config),
+        executor_config=effective_config(init_context.executor_config),
         instance=init_context.instance,
     )
     return GuardedExecutor(_DEFAULT.executor_creation_fn(context))

@@ -70,6 +70,13 @@ class OcrConfig(dg.Config):
     det_model: str | None = Field(None, description="PP-OCR detection ONNX; default: rapidocr's packaged model")
     rec_model: str | None = Field(None, description="PP-OCR recognition ONNX; default: rapidocr's packaged model")
     rec_keys: str | None = None
+    gate_side_len: int | None = Field(
+        None,
+        description="longer side of the cheap text look that decides which frames are read in full, which reuse "
+        "the reading of an earlier frame with the same text and which have none (0: read every frame in full; "
+        "preset default)",
+    )
+    gate_box_thresh: float = Field(0.3, description="box score the cheap look counts as text (below box_thresh)")
 
 
 class EventsConfig(dg.Config):
@@ -162,6 +169,8 @@ class VisionModels(dg.ConfigurableResource):
             det_model=c.det_model,
             rec_model=c.rec_model,
             rec_keys=c.rec_keys,
+            gate_side_len=preset_spec(spec).vision.ocr_gate_side_len if c.gate_side_len is None else c.gate_side_len,
+            gate_box_thresh=c.gate_box_thresh,
         )
 
     def event_params(self) -> EventParams:

@@ -116,6 +116,7 @@ def detections(
         context.log.info(
             f"vision: {s.frames} frames ({s.images} images) of {len(gathered)} partitions in {s.wall_s:.1f}s; "
             f"ms/image {s.as_dict()['ms_per_image']}; {vision.load_report()['models_loaded']} models loaded"
+            + (f"; OCR per image {s.text_frames}" if s.text_frames else "")
         )
     runtime = vision.runtime()
     run_meta = {
@@ -130,6 +131,9 @@ def detections(
         "run_frames": result.stats.frames if result else 0,
         "run_vision_s": round(result.stats.wall_s, 3) if result else 0.0,
     }
+    if result is not None and result.stats.text_frames:
+        # what OCR did with this run's images: read in full, reused or re-read an earlier frame's text, none
+        run_meta["run_text_frames"] = dg.MetadataValue.json(result.stats.text_frames)
     blocks = vision.model_blocks(spec)
     for name, block in blocks.items():
         if block:

@@ -6,15 +6,19 @@ A preset is resolved once (from the CLI flag, the run config of the ``processing
 ========  =====================================  ===========================  ==============  ===========
 preset    visual pass                            whisper (cpu / cuda, beam)   faces / OCR px  events hop
 ========  =====================================  ===========================  ==============  ===========
-fast      keyframes only over 30 min, 20 s        tiny.en int8, beam 1,        480 / 640       0.96 s
-          interval, <= 200 keyframes, no          batched (English only)
-          deblocking
-balanced  keyframe-only decode never forced       base int8 / float16, beam    640 / 960       0.48 s
-                                                  5, batched
-accurate  every frame decoded, 5 s interval,      base float32 / float16,      960 / 1280      0.24 s
-          <= 1000 keyframes                       beam 5, sequential with
-                                                  temperature fallback
+fast      keyframes only over 30 min, 20 s        tiny.en int8, beam 1,        480 / 640,      0.96 s
+          interval, <= 200 keyframes, no          batched (English only)       text read once
+          deblocking                                                           per layout
+balanced  keyframe-only decode never forced       base int8 / float16, beam    640 / 960,      0.48 s
+                                                  5, batched                   text read once
+                                                                               per layout
+accurate  every frame decoded, 5 s interval,      base float32 / float16,      960 / 1280,     0.24 s
+          <= 1000 keyframes                       beam 5, sequential with      every frame
+                                                  temperature fallback         read in full
 ========  =====================================  ===========================  ==============  ===========
+
+"Text read once per layout": a cheap look at 480 px decides which frames OCR reads in full
+(``media_assets.core.vision.text_reuse``).
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class WhisperPreset:
 class VisionPreset:
     face_input_size: int  # longer side RetinaFace sees
     ocr_det_side_len: int  # longer side text detection sees
+    ocr_gate_side_len: int = 480  # the cheap look that decides which frames OCR reads in full (0: all of them)
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ PRESETS: dict[str, PresetSpec] = {
         whisper=WhisperPreset(
             "base", "float32", "float16", beam_size=5, batched=False, temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
         ),
-        vision=VisionPreset(face_input_size=960, ocr_det_side_len=1280),
+        vision=VisionPreset(face_input_size=960, ocr_det_side_len=1280, ocr_gate_side_len=0),
         audio_events_hop_s=0.24,
     ),
 }

@@ -25,6 +25,7 @@ from media_assets.core.transient import is_out_of_memory
 from media_assets.core.vision.faces import RetinaFaceDetector
 from media_assets.core.vision.objects import ObjectDetector
 from media_assets.core.vision.ocr import RapidOcrEngine
+from media_assets.core.vision.text_reuse import ReusePlanner, RootSlot, TextRoot, regions_of
 from media_assets.core.vision.vision_models import FrameDetections, FrameSource, FrameStatus
 
 MIN_SIDE = 8  # smaller images are treated as empty
@@ -90,6 +91,7 @@ class PipelineStats:
     wait_s: float = 0.0  # time the models waited for images
     wall_s: float = 0.0
     models: dict[str, ModelTiming] = field(default_factory=dict)  # seconds summed over worker threads
+    text_frames: dict[str, int] = field(default_factory=dict)  # what OCR did per image (text_reuse), if it looked
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +104,7 @@ class PipelineStats:
             "wait_s": round(self.wait_s, 3),
             "wall_s": round(self.wall_s, 3),
             "ms_per_image": {k: v.ms_per_image for k, v in self.models.items()},
+            **({"text_frames": self.text_frames} if self.text_frames else {}),
         }
 
 
@@ -148,6 +151,7 @@ class VisionPipeline:
         self.worker_chunk = max(1, worker_chunk)
         self._lock = threading.Lock()
         self.thumbnail_width = thumbnail_width
+        self._planner = ReusePlanner()
 
     def _models(self) -> list[tuple[str, Callable[[list[np.ndarray]], list[list[Any]]]]]:
         out: list[tuple[str, Callable[[list[np.ndarray]], list[list[Any]]]]] = []
@@ -156,8 +160,16 @@ class VisionPipeline:
         if self.faces is not None:
             out.append(("faces", self.faces.detect))
         if self.ocr is not None:
-            out.append(("text", self.ocr.recognize))
+            ocr = self.ocr
+            if self._text_reuse:
+                out.append(("text_gate", lambda arrays: [ocr.text_boxes(a) for a in arrays]))
+            else:
+                out.append(("text", ocr.recognize))
         return out
+
+    @property
+    def _text_reuse(self) -> bool:
+        return self.ocr is not None and self.ocr.params.gate_side_len > 0
 
     def run(
         self,
@@ -168,6 +180,7 @@ class VisionPipeline:
         """Analyse ``refs``; ``read(ref)`` returns the encoded image bytes of ``ref.image``."""
         started = time.perf_counter()
         stats = PipelineStats(frames=len(refs))
+        self._planner = ReusePlanner()
         by_name: dict[tuple[str, str], _Image] = {}
         by_id = {(r.key, r.source, r.index): r for r in refs}
         for r in refs:
@@ -221,6 +234,8 @@ class VisionPipeline:
                 for item in loaded:
                     item.array = None  # free the pixels as soon as the batch is done
         frames = self._assemble(refs, by_name, found, stats)
+        if self._text_reuse:
+            stats.text_frames = dict(self._planner.counts)
         stats.wall_s = time.perf_counter() - started
         return PipelineResult(frames, thumbs, stats, seconds_by_key)
 
@@ -238,13 +253,105 @@ class VisionPipeline:
         parallelise well. Small chunks pulled on demand matter: OCR time varies tenfold between frames, so
         equal halves leave one worker idle while the other finishes the text-heavy frames."""
         started = time.perf_counter()
-        if pool is not None and len(ok) > 1:
-            size = min(self.worker_chunk, -(-len(ok) // self.workers))
-            chunks = [ok[i : i + size] for i in range(0, len(ok), size)]
-            list(pool.map(lambda chunk: self._infer_part(chunk, found, stats), chunks))
-        else:
-            self._infer_part(ok, found, stats)
+        self._parallel(ok, lambda part: self._infer_part(part, found, stats), pool)
+        if self._text_reuse:
+            self._read_text(ok, found, stats, pool)
         return time.perf_counter() - started
+
+    def _parallel(
+        self, items: list[_Image], fn: Callable[[list[_Image]], None], pool: ThreadPoolExecutor | None
+    ) -> None:
+        if pool is not None and len(items) > 1:
+            size = min(self.worker_chunk, -(-len(items) // self.workers))
+            chunks = [items[i : i + size] for i in range(0, len(items), size)]
+            list(pool.map(fn, chunks))
+        elif items:
+            fn(items)
+
+    def _read_text(
+        self,
+        ok: list[_Image],
+        found: dict[int, dict[str, list[Any]]],
+        stats: PipelineStats,
+        pool: ThreadPoolExecutor | None,
+    ) -> None:
+        """OCR after the cheap look (``text_reuse``): frames in time order within each video; a new layout is
+        read in full, a known one reuses or re-reads its first frame's reading, a frame with no text stops."""
+        planner = self._planner
+        reads: list[tuple[_Image, RootSlot | None]] = []
+        follows: list[tuple[_Image, RootSlot]] = []
+        for item in sorted(ok, key=lambda it: (it.source.key, it.source.time_s, it.source.index)):
+            boxes = found.get(id(item), {}).pop("text_gate", None)
+            if item.status != "ok" or boxes is None:
+                continue  # the look failed on this image: marked unreadable already
+            decision, slot = planner.decide(item.source.key, boxes)
+            if decision == "none":
+                found[id(item)]["text"] = []
+            elif decision == "read":
+                reads.append((item, slot))
+            else:
+                assert slot is not None
+                follows.append((item, slot))
+        self._read_full(reads, found, stats, pool)
+        rereads: list[tuple[_Image, RootSlot]] = []
+        late: list[tuple[_Image, RootSlot | None]] = []
+        for item, slot in follows:
+            outcome = planner.resolve(slot, item.array)
+            if outcome == "reuse":
+                assert slot.root is not None
+                found[id(item)]["text"] = [line.model_copy() for line in slot.root.lines]
+            elif outcome == "reread":
+                rereads.append((item, slot))
+            else:
+                late.append((item, slot))
+        if rereads:
+            t = time.perf_counter()
+            frames = [(item.array, slot.root.reading) for item, slot in rereads if slot.root is not None]
+            outs = self.ocr.reread(frames) if self.ocr is not None else []
+            self._time(stats, "text_reread", time.perf_counter() - t, len(frames), 1)
+            for (item, _), lines in zip(rereads, outs, strict=True):
+                if lines is None:  # other text in the same places: read in full, the newest reading of the layout
+                    planner.reread_failed()
+                    late.append((item, slot))
+                else:
+                    found[id(item)]["text"] = lines
+        self._read_full(late, found, stats, pool)
+
+    def _read_full(
+        self,
+        pairs: list[tuple[_Image, RootSlot | None]],
+        found: dict[int, dict[str, list[Any]]],
+        stats: PipelineStats,
+        pool: ThreadPoolExecutor | None,
+    ) -> None:
+        """The full OCR on these frames (in parallel like the other models); a frame with a slot becomes the
+        root of its layout (the latest reading of a layout is the one later frames are compared with)."""
+        ocr = self.ocr
+        if ocr is None or not pairs:
+            return
+        slot_of = {id(item): slot for item, slot in pairs}
+
+        def part(items: list[_Image]) -> None:
+            t = time.perf_counter()
+            outs, calls = self._run_model("text", ocr.read, items)
+            self._time(stats, "text", time.perf_counter() - t, len(items), calls)
+            for item, out in zip(items, outs, strict=True):
+                lines, reading = out if isinstance(out, tuple) else ([], None)  # [] where the model failed
+                found.setdefault(id(item), {})["text"] = lines
+                slot = slot_of.get(id(item))
+                if slot is not None and reading is not None and item.array is not None:
+                    h, w = item.array.shape[:2]
+                    boxes = np.array([line.box for line in lines], dtype=np.float64).reshape(-1, 4) * [w, h, w, h]
+                    slot.root = TextRoot(lines, reading, regions_of(item.array, boxes))
+
+        self._parallel([item for item, _ in pairs], part, pool)
+
+    def _time(self, stats: PipelineStats, name: str, seconds: float, images: int, calls: int) -> None:
+        with self._lock:
+            timing = stats.models.setdefault(name, ModelTiming())
+            timing.seconds += seconds
+            timing.images += images
+            timing.calls += calls
 
     def _infer_part(self, ok: list[_Image], found: dict[int, dict[str, list[Any]]], stats: PipelineStats) -> None:
         """Every model on ``ok``; if a model fails on them, retry image by image to isolate the bad one."""
@@ -252,12 +359,7 @@ class VisionPipeline:
         for name, fn in self._models():
             t = time.perf_counter()
             outs, calls = self._run_model(name, fn, ok) if arrays else ([], 0)
-            dt = time.perf_counter() - t
-            with self._lock:
-                timing = stats.models.setdefault(name, ModelTiming())
-                timing.seconds += dt
-                timing.images += len(arrays)
-                timing.calls += calls
+            self._time(stats, name, time.perf_counter() - t, len(arrays), calls)
             for item, out in zip(ok, outs, strict=True):
                 found.setdefault(id(item), {})[name] = out
 

@@ -9,6 +9,7 @@ costs little accuracy on screen text and saves most of the time); crops are cut 
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Sequence
@@ -36,6 +37,8 @@ class OcrParams:
     det_model: str | None = None  # any PP-OCR ONNX detection model; None: RapidOCR's packaged one
     rec_model: str | None = None
     rec_keys: str | None = None  # character dictionary for a custom rec model
+    gate_side_len: int = 480  # the cheap look of text_reuse (longer side); 0: every frame is read in full
+    gate_box_thresh: float = 0.3  # lower than box_thresh: faint text must still send a frame to the full reading
 
 
 @dataclass
@@ -47,6 +50,20 @@ class OcrStats:
     crops_recognized: int = 0
     det_s: float = 0.0
     rec_s: float = 0.0
+    gated: int = 0  # images that had the cheap look (text_reuse)
+    gate_s: float = 0.0
+    reread: int = 0  # images re-read at another frame's places
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Where a frame's text lines were found (in RapidOCR's preprocessed pixels, with the record that maps them
+    back) and what its kept lines read: enough to re-read a frame of the same size at the same places."""
+
+    hw: tuple[int, int]
+    boxes: np.ndarray  # (n, 4, 2)
+    op_record: dict[str, Any]
+    texts: tuple[str, ...]
 
 
 @dataclass
@@ -73,11 +90,16 @@ class RapidOcrEngine:
         runtime = runtime or resolve_runtime("auto")
         try:
             from rapidocr import RapidOCR
+            from rapidocr.ch_ppocr_det.utils import DBPostProcess, DetPreProcess
             from rapidocr.utils.process_img import apply_vertical_padding, map_boxes_to_original
         except ImportError as exc:
             raise ModelLoadError(
                 "rapidocr", ["python package 'rapidocr'"], hint="install rapidocr==3.10.0 and onnxruntime"
             ) from exc
+        self._det_preprocess = DetPreProcess
+        self._gate_postprocess = DBPostProcess(
+            thresh=0.3, box_thresh=p.gate_box_thresh, unclip_ratio=1.6, use_dilation=True, score_mode="fast"
+        )
         self._map_boxes = map_boxes_to_original
         self._pad = apply_vertical_padding
         cfg: dict[str, Any] = {
@@ -144,33 +166,101 @@ class RapidOcrEngine:
 
     def recognize(self, images: Sequence[np.ndarray]) -> list[list[TextDetection]]:
         """Text lines per image: batched detection, then recognition of every found line in shared batches."""
+        return [lines for lines, _ in self.read(images)]
+
+    def read(self, images: Sequence[np.ndarray]) -> list[tuple[list[TextDetection], Reading | None]]:
+        """Like :meth:`recognize`, with each image's :class:`Reading` (None where no text was found), so that
+        another frame of the same size can be re-read at the same places."""
         t0 = time.perf_counter()
         pending = self._detect(images)
         t1 = time.perf_counter()
-        with self._lock:  # recognize may run in several threads at once
+        with self._lock:  # read may run in several threads at once
             self.stats.images += len(images)
             self.stats.images_with_text += len(pending)
             self.stats.det_s += t1 - t0
-        results: list[list[TextDetection]] = [[] for _ in images]
+        out: list[tuple[list[TextDetection], Reading | None]] = [([], None) for _ in images]
         crops = [c for p in pending for c in p.crops]
         if not crops:
-            return results
-        eng = self.engine
-        if self.params.use_cls:
-            crops, _ = eng.cls_and_rotate(crops)
-        rec = eng.recognize_txt(crops)
+            return out
+        texts, scores = self._recognize_crops(crops)
         with self._lock:
             self.stats.crops_recognized += len(crops)
             self.stats.rec_s += time.perf_counter() - t1
         pos = 0
         for p in pending:
             n = len(p.crops)
-            texts, scores = rec.txts[pos : pos + n], rec.scores[pos : pos + n]
+            lines = self._lines(self._mapped(p), texts[pos : pos + n], scores[pos : pos + n], p.hw)
             pos += n
-            h, w = p.hw
-            boxes = self._map_boxes(np.array(p.boxes, dtype=np.float64), p.op_record, h, w)
-            results[p.index] = self._lines(boxes, texts, scores, w, h)
+            out[p.index] = (lines, Reading(p.hw, p.boxes, p.op_record, tuple(line.text for line in lines)))
+        return out
+
+    def reread(self, frames: Sequence[tuple[np.ndarray, Reading]]) -> list[list[TextDetection] | None]:
+        """Recognition only, at the places of another frame's reading (``text_reuse``): each frame's lines if
+        they read exactly as that reading's did, else None (the frame needs a full reading)."""
+        t0 = time.perf_counter()
+        staged: list[_Pending] = []
+        results: list[list[TextDetection] | None] = [None] * len(frames)
+        for i, (image, reading) in enumerate(frames):
+            if image.shape[:2] != reading.hw:
+                continue
+            img, _ = self._prepared(image)
+            crops = self.engine.crop_text_regions(img, reading.boxes)
+            staged.append(_Pending(i, reading.hw, reading.boxes, reading.op_record, crops))
+        crops = [c for p in staged for c in p.crops]
+        if crops:
+            texts, scores = self._recognize_crops(crops)
+            pos = 0
+            for p in staged:
+                n = len(p.crops)
+                lines = self._lines(self._mapped(p), texts[pos : pos + n], scores[pos : pos + n], p.hw)
+                pos += n
+                if tuple(line.text for line in lines) == frames[p.index][1].texts:
+                    results[p.index] = lines
+        with self._lock:
+            self.stats.reread += len(frames)
+            self.stats.crops_recognized += len(crops)
+            self.stats.rec_s += time.perf_counter() - t0
         return results
+
+    def text_boxes(self, image: np.ndarray) -> np.ndarray:
+        """Axis-aligned boxes ``(n, 4)`` as x0, y0, x1, y1 in ``image`` pixels from the detection network at
+        ``gate_side_len`` with ``gate_box_thresh``: the cheap look of ``text_reuse``."""
+        t0 = time.perf_counter()
+        det = self.engine.text_det
+        h, w = image.shape[:2]
+        side = min(self.params.gate_side_len or max(h, w), max(h, w))
+        tensor = self._det_preprocess(side, "max", det.mean, det.std)(np.ascontiguousarray(image[..., ::-1]))
+        boxes: Any = []
+        if tensor is not None and 0 not in tensor.shape:
+            boxes, _scores = self._gate_postprocess(det.session(tensor), (h, w))
+        with self._lock:
+            self.stats.gated += 1
+            self.stats.gate_s += time.perf_counter() - t0
+        if len(boxes) == 0:
+            return np.zeros((0, 4), dtype=np.float32)
+        quads = np.asarray(boxes, dtype=np.float32)
+        return np.concatenate([quads.min(axis=1), quads.max(axis=1)], axis=1)
+
+    def _recognize_crops(self, crops: list[np.ndarray]) -> tuple[Sequence[str], Sequence[float]]:
+        if self.params.use_cls:
+            crops, _ = self.engine.cls_and_rotate(crops)
+        rec = self.engine.recognize_txt(crops)
+        return rec.txts, rec.scores
+
+    def _mapped(self, p: _Pending) -> np.ndarray:
+        """``p``'s boxes in the original image's pixels."""
+        h, w = p.hw
+        return self._map_boxes(np.array(p.boxes, dtype=np.float64), copy.deepcopy(p.op_record), h, w)
+
+    def _prepared(self, image: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        """RapidOCR's preprocessing of an RGB image: the image its boxes and crops refer to, and how to map back."""
+        eng = self.engine
+        img, op_record = eng.preprocess_img(np.ascontiguousarray(image[..., ::-1]))
+        if eng.cfg.Global.use_vertical_padding:
+            img, op_record = self._pad(img, op_record, eng.width_height_ratio, eng.min_height)
+        else:
+            op_record["padding_1"] = {"top": 0, "left": 0}
+        return img, op_record
 
     def _detect(self, images: Sequence[np.ndarray]) -> list[_Pending]:
         """RapidOCR's detection (same preprocessing, thresholds and box order), with one ONNX call for all
@@ -180,12 +270,7 @@ class RapidOcrEngine:
         prep = det.get_preprocess()
         staged: list[tuple[int, np.ndarray, dict[str, Any], np.ndarray]] = []
         for i, image in enumerate(images):
-            bgr = np.ascontiguousarray(image[..., ::-1])
-            img, op_record = eng.preprocess_img(bgr)
-            if eng.cfg.Global.use_vertical_padding:
-                img, op_record = self._pad(img, op_record, eng.width_height_ratio, eng.min_height)
-            else:
-                op_record["padding_1"] = {"top": 0, "left": 0}
+            img, op_record = self._prepared(image)
             tensor = prep(img)
             if tensor is not None:
                 staged.append((i, img, op_record, tensor))
@@ -210,8 +295,9 @@ class RapidOcrEngine:
         return pending
 
     def _lines(
-        self, boxes: np.ndarray, texts: Sequence[str], scores: Sequence[float], w: int, h: int
+        self, boxes: np.ndarray, texts: Sequence[str], scores: Sequence[float], hw: tuple[int, int]
     ) -> list[TextDetection]:
+        h, w = hw
         out = []
         for poly, text, score in zip(boxes, texts, scores, strict=True):
             text = text.strip()
