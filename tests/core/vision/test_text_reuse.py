@@ -31,10 +31,7 @@ def _shot(source: str, caption: bool, counter: str | None) -> str:
     chain = f"{source}:size=1280x720:rate=5" if "=" in source else f"{source}=size=1280x720:rate=5"
     chain += ",format=rgb24"
     if caption:
-        chain += (
-            f",drawtext=text='{CAPTION}':fontcolor=white:fontsize=40:box=1:boxcolor=black@0.6:"
-            "x=(w-tw)/2:y=h-th-60"
-        )
+        chain += f",drawtext=text='{CAPTION}':fontcolor=white:fontsize=40:box=1:boxcolor=black@0.6:x=(w-tw)/2:y=h-th-60"
     if counter:
         chain += f",drawtext=text='{counter}':fontcolor=yellow:fontsize=36:box=1:boxcolor=black@0.5:x=40:y=40"
     return chain
@@ -68,7 +65,7 @@ def test_layouts_match_box_for_box() -> None:
     assert box_iou(a, a).diagonal().tolist() == [1.0, 1.0]
     assert same_layout(a, a + 3)
     assert not same_layout(a, a[:1])  # a line vanished
-    assert not same_layout(a, a + [0, 50, 0, 50])  # the lines moved
+    assert not same_layout(a, a + np.array([0, 50, 0, 50]))  # the lines moved
     assert not same_layout(a[:0], a[:0])  # no text is not a layout
 
 
@@ -121,6 +118,8 @@ def _texts(pipeline: VisionPipeline, images: list[np.ndarray]) -> tuple[list[lis
 # differently and is read in full; frame 7 then follows frame 6 if it comes in a later batch. Whether a follower
 # is reused or re-read (recognition only) depends on the stroke test, which may go either way near its threshold.
 NOT_READ_IN_FULL = {1: 3, 4: 2}  # at least: frames 1 and 2 (and 7 when it comes after 6's reading)
+
+
 @pytest.mark.parametrize(("batch_size", "workers"), [(1, 1), (4, 1), (4, 2)])
 def test_the_pipeline_reads_each_layout_once_and_finds_what_a_full_reading_finds(
     frames: list[np.ndarray], engines: tuple[RapidOcrEngine, RapidOcrEngine], batch_size: int, workers: int
@@ -146,7 +145,8 @@ def test_recall_on_the_ocr_truth_images_is_unchanged(
 ) -> None:
     """Every truth image with text still gets its full reading: the cheap look finds text on all of them."""
     gated, full = engines
-    for path in sorted((media_dir / "images").glob("rapidocr_*")) + [media_dir / "images" / "ultralytics_bus.jpg"]:
+    images = media_dir / "images"
+    for path in [*sorted(images.glob("rapidocr_*")), images / "ultralytics_bus.jpg"]:
         image = np.asarray(Image.open(path).convert("RGB"))
         if full.recognize([image])[0]:
             assert len(gated.text_boxes(image)) > 0, path.name
