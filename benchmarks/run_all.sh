@@ -13,8 +13,9 @@ echo "== bench_batch ==";     "$PY" benchmarks/bench_batch.py || status=1
 echo "== bench_transcript =="; "$PY" benchmarks/bench_transcript.py || status=1
 echo "== bench_diarization =="; "$PY" benchmarks/bench_diarization.py || status=1
 echo "== bench_vision ==";    "$PY" benchmarks/bench_vision.py || status=1
+echo "== bench_text_reuse =="; "$PY" benchmarks/bench_text_reuse.py || status=1
 echo "== bench_embeddings =="; "$PY" benchmarks/bench_embeddings.py || status=1
 echo "== bench_vector_store =="; "$PY" benchmarks/bench_vector_store.py || status=1
-echo "== bench_throughput =="; "$PY" benchmarks/bench_throughput.py --start-method forkserver spawn || status=1
+echo "== bench_throughput =="; "$PY" benchmarks/bench_throughput.py --executor forkserver multiprocess in_process || status=1
 echo "== bench_timeline ==";  "$PY" benchmarks/bench_timeline.py || status=1
 exit $status

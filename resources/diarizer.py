@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from media_assets.core.model_cache import load_once
+from media_assets.core.model_cache import load_once, release
 from media_assets.core.model_identity import dist_versions, model_ref
 from media_assets.core.speech.diarization_models import SpeakerCount
 from media_assets.core.speech.diarize import BACKENDS, make_backend
@@ -71,3 +71,7 @@ class Diarizer(dg.ConfigurableResource):
         key = ("diarizer", self.backend, self.model, self.device, self.vad_threshold, self.overlap, self.allow_download)
         backend, _ = load_once((*key, hash(self.hf_token)), load)
         return backend
+
+    def release(self) -> None:
+        """Give this process's diarization models back (see ``model_cache.release``)."""
+        release("diarizer")

@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr
 
 from media_assets.core.embed.image_embedder import ImageEmbedder, load_image_embedder
 from media_assets.core.embed.text_embedder import TextEmbedder, load_text_embedder
-from media_assets.core.model_cache import load_once
+from media_assets.core.model_cache import load_once, release
 from media_assets.core.model_identity import model_ref
 
 
@@ -66,6 +66,11 @@ class TextEmbedderResource(dg.ConfigurableResource):
             "device": self.device,
         }
 
+    def release(self) -> None:
+        """Give this process's text embedding models back (see ``model_cache.release``)."""
+        self._embedder = None
+        release("text")
+
     def get(self) -> TextEmbedder:
         """The loaded model (raises ``ModelLoadError`` naming the model and the places tried)."""
         if self._embedder is None:
@@ -114,6 +119,11 @@ class ImageEmbedderResource(dg.ConfigurableResource):
     @property
     def configured(self) -> bool:
         return bool(self.model and self.model.strip())
+
+    def release(self) -> None:
+        """Give this process's image embedding models back (see ``model_cache.release``)."""
+        self._embedder = None
+        release("image")
 
     def get(self) -> ImageEmbedder | None:
         if not self.configured:

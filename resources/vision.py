@@ -17,7 +17,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from media_assets.core.errors import ModelLoadError
-from media_assets.core.model_cache import load_once
+from media_assets.core.model_cache import load_once, release
 from media_assets.core.model_identity import dist_versions, model_ref
 from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.vision.batching import VisionPipeline
@@ -221,6 +221,11 @@ class VisionModels(dg.ConfigurableResource):
             self._models[name] = model
             self._loads.append({"model": name, "seconds": seconds or 0.0, "cached": seconds is None})
         return self._models[name]
+
+    def release(self) -> None:
+        """Give this process's vision models back (see ``model_cache.release``); the load report stays."""
+        self._models = {}
+        release("vision")
 
     def object_detector(self) -> ObjectDetector | None:
         if not self.objects.enabled:

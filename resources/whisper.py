@@ -18,7 +18,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from media_assets.core.model_cache import load_once
+from media_assets.core.model_cache import load_once, release
 from media_assets.core.model_identity import dist_versions, model_ref
 from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.speech.transcribe import transcribe_wav
@@ -161,6 +161,10 @@ class WhisperResource(dg.ConfigurableResource):
         )
         self._load_s += seconds or 0.0
         return model
+
+    def release(self) -> None:
+        """Give this process's Whisper models back (see ``model_cache.release``)."""
+        release("whisper")
 
     @property
     def load_seconds(self) -> float:

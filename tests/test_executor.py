@@ -17,8 +17,10 @@ from media_assets.instance import get_instance
 OUT_ENV = "MEDIA_ASSETS_TEST_STEP_OUT"
 
 
-def test_spawned_step_processes_stay_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_in_process_is_the_default_and_multiprocess_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(EXECUTOR_ENV, raising=False)
+    assert effective_config({"multiprocess": {}}) == {"in_process": {"retries": {"enabled": {}}}}
+    monkeypatch.setenv(EXECUTOR_ENV, "multiprocess")
     assert effective_config({"multiprocess": {}}) == {"multiprocess": {}}
 
 

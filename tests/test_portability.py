@@ -129,7 +129,7 @@ def _process(clip: Path, root: Path, *, emulated: bool) -> dict:
     args += ["--dagster-home", str(root / "home")]
     env = {**os.environ, "MEDIA_ASSETS_INDEX_DIR": str(root / "index")}
     if emulated:
-        res = run_emulated(args, timeout=1200, env=env)
+        res = run_emulated(args, timeout=2400, env=env)  # 17 min on a 2-core AMD EPYC without AVX-512
     else:
         res = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, env=env)
     assert res.returncode == 0, res.stderr[-4000:]
@@ -148,7 +148,7 @@ def _words(doc: dict) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1500)
+@pytest.mark.timeout(3000)
 def test_the_whole_default_pipeline_runs_on_haswell(clip: Path, tmp_path: Path) -> None:
     emulated = _process(clip, tmp_path / "emulated", emulated=True)
     native = _process(clip, tmp_path / "native", emulated=False)

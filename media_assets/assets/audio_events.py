@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, model_metadata
+from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, model_metadata, release_models
 from media_assets.assets.runner import results, run_partitions
 from media_assets.core.audio import load_wav_mono16k
 from media_assets.core.cost import CostMeter
@@ -92,7 +92,8 @@ def audio_events(
             }
         }
 
-    yield from results(
-        context,
-        run_partitions(context, ["audio_events"], media_store, processing, work, catalog=catalog, shared=meter.cost),
+    outcome = run_partitions(
+        context, ["audio_events"], media_store, processing, work, catalog=catalog, shared=meter.cost
     )
+    release_models(audio_tagger)
+    yield from results(context, outcome)

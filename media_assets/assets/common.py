@@ -13,6 +13,7 @@ import dagster as dg
 from media_assets.asset_graph import INFO
 from media_assets.assets.runner import UpstreamFailed, require_ok
 from media_assets.core.errors import SourceNotFoundError
+from media_assets.core.model_cache import keep_models
 from media_assets.core.probe import MediaInfo
 from media_assets.core.speech.diarization_models import ModelInfo
 from media_assets.partitions import videos_partitions
@@ -28,6 +29,14 @@ MAX_PARTITIONS_PER_RUN = int(os.environ.get("MEDIA_ASSETS_MAX_PARTITIONS_PER_RUN
 BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=MAX_PARTITIONS_PER_RUN)
 PARTITIONS = videos_partitions
 NO_AUDIO = "no audio stream"  # the reason recorded for inputs without audio
+
+
+def release_models(*resources: Any) -> None:
+    """A model step is done with its models: give them back unless ``MEDIA_ASSETS_KEEP_MODELS=1``, so that steps
+    running one after another in one process hold one model at a time (``media_assets.core.model_cache``)."""
+    if not keep_models():
+        for resource in resources:
+            resource.release()
 
 
 def spec_args(name: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from media_assets.assets.common import asset_args, image_markdown
+from media_assets.assets.common import asset_args, image_markdown, release_models
 from media_assets.assets.runner import require_ok, results, run_partitions
 from media_assets.core.cost import CostMeter
 from media_assets.core.vision.batching import FrameRef, PipelineResult
@@ -199,10 +199,9 @@ def detections(
             meta["preview"] = preview
         return {"detections": meta}
 
-    yield from results(
-        context,
-        run_partitions(context, ["detections"], media_store, processing, work, catalog=catalog, shared=meter.cost),
-    )
+    outcome = run_partitions(context, ["detections"], media_store, processing, work, catalog=catalog, shared=meter.cost)
+    release_models(vision)
+    yield from results(context, outcome)
 
 
 def _drop_sheet(store: MediaStore, key: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 import numpy as np
 
-from media_assets.assets.common import asset_args
+from media_assets.assets.common import asset_args, release_models
 from media_assets.assets.runner import require_ok, results, run_partitions
 from media_assets.core.cost import CostMeter
 from media_assets.core.embed.documents import (
@@ -256,7 +256,8 @@ def embeddings(
         }
 
     with store.holding():  # the embedded store: one shard load and flush for the run, not one per partition
-        yield from results(
-            context,
-            run_partitions(context, ["embeddings"], media_store, processing, work, catalog=catalog, shared=meter.cost),
+        outcome = run_partitions(
+            context, ["embeddings"], media_store, processing, work, catalog=catalog, shared=meter.cost
         )
+    release_models(text_embedder, image_embedder)
+    yield from results(context, outcome)

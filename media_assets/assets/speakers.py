@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, model_metadata
+from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, model_metadata, release_models
 from media_assets.assets.runner import UpstreamFailed, require_ok, results, run_partitions
 from media_assets.core.audio import load_wav_mono16k
 from media_assets.core.speech.diarization_models import DiarizationResult
@@ -64,9 +64,9 @@ def diarization(
             }
         }
 
-    yield from results(
-        context, run_partitions(context, ["diarization"], media_store, processing, work, catalog=catalog)
-    )
+    outcome = run_partitions(context, ["diarization"], media_store, processing, work, catalog=catalog)
+    release_models(diarizer)
+    yield from results(context, outcome)
 
 
 @dg.asset(

@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json
+from media_assets.assets.common import NO_AUDIO, asset_args, load_audio_json, release_models
 from media_assets.assets.runner import results, run_partitions
 from media_assets.core.speech.subtitles import to_srt, to_vtt
 from media_assets.core.speech.transcript_models import Transcript, no_audio_transcript
@@ -96,6 +96,7 @@ def transcript(
 
     outcome = run_partitions(context, ["transcript"], media_store, processing, work, catalog=catalog)
     context.log.info(f"whisper model load: {whisper.load_seconds:.2f}s for the run")
+    release_models(whisper)
     yield from results(context, outcome)
 
 

@@ -307,9 +307,13 @@ class VisionPipeline:
         if rereads:
             t = time.perf_counter()
             frames = [(item.array, slot.root.reading) for item, slot in rereads if slot.root is not None]
-            outs = self.ocr.reread(frames) if self.ocr is not None else []
+            assert len(frames) == len(rereads)  # resolve re-reads only frames whose slot was read
+            try:
+                outs: list[Any] = self.ocr.reread(frames) if self.ocr is not None else []
+            except Exception:  # the full reading below isolates the frame that fails, if any
+                outs = [None] * len(frames)
             self._time(stats, "text_reread", time.perf_counter() - t, len(frames), 1)
-            for (item, _), lines in zip(rereads, outs, strict=True):
+            for (item, slot), lines in zip(rereads, outs, strict=True):
                 if lines is None:  # other text in the same places: read in full, the newest reading of the layout
                     planner.reread_failed()
                     late.append((item, slot))
@@ -342,7 +346,7 @@ class VisionPipeline:
                 if slot is not None and reading is not None and item.array is not None:
                     h, w = item.array.shape[:2]
                     boxes = np.array([line.box for line in lines], dtype=np.float64).reshape(-1, 4) * [w, h, w, h]
-                    slot.root = TextRoot(lines, reading, regions_of(item.array, boxes))
+                    slot.root = TextRoot(lines, reading, regions_of(item.array, boxes), item.array.shape)
 
         self._parallel([item for item, _ in pairs], part, pool)
 

@@ -25,11 +25,11 @@ from typing import Literal
 
 import numpy as np
 
-MAX_ROOTS = 4  # roots remembered per video: enough for a few alternating slides or captions
+MAX_ROOTS = 4  # layouts remembered per video: enough for a few alternating slides or captions
 MIN_IOU = 0.5
 STROKE_CONTRAST = 40.0  # grey levels a thin structure stands out by to count as a stroke
 BAND = 0.2  # of the line box's height, left out on every side (the detector's margin around the glyphs)
-STROKE_AGREEMENT = 0.95  # share of a tile's clear stroke pixels that must be foreground in the other crop
+STROKE_AGREEMENT = 0.95  # share of a tile's clear stroke pixels that must be strokes in the other crop too
 MIN_TILE_STROKES = 8  # tiles with fewer clear stroke pixels are not judged
 # A reading is passed on only when every line of it is sure: a doubtful line (half-covered text, a caption over
 # other text) may read better on the next frame, so its followers are read in full. Measured on the talk clips,
@@ -126,20 +126,16 @@ class TextRoot:
     lines: list
     reading: object
     regions: tuple[Region, ...]
+    shape: tuple[int, ...] = ()  # of the root frame: a frame of another size is never compared
 
     @property
     def sure(self) -> bool:
         return all(line.confidence >= MIN_REUSE_CONFIDENCE for line in self.lines)
 
     def strokes_match(self, image: np.ndarray) -> bool:
-        if not self.regions:
+        if not self.regions or image.shape[:2] != self.shape[:2]:
             return False
-        for (xa, ya, xb, yb), gray in self.regions:
-            if image.shape[0] < yb or image.shape[1] < xb:
-                return False
-            if not same_strokes(gray, _gray(image[ya:yb, xa:xb])):
-                return False
-        return True
+        return all(same_strokes(gray, _gray(image[ya:yb, xa:xb])) for (xa, ya, xb, yb), gray in self.regions)
 
 
 @dataclass

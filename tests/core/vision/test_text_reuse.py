@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import subprocess
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -150,3 +151,60 @@ def test_recall_on_the_ocr_truth_images_is_unchanged(
         image = np.asarray(Image.open(path).convert("RGB"))
         if full.recognize([image])[0]:
             assert len(gated.text_boxes(image)) > 0, path.name
+
+
+class FakeOcr:
+    """Frames that encode their text layout and their text: the gate box is given by the layout, the text is drawn
+    as 1-px strokes whose spacing depends on the text, and reading returns that text."""
+
+    BOXES: ClassVar[dict[int, list[float]]] = {1: [4.0, 4.0, 96.0, 24.0], 2: [4.0, 40.0, 96.0, 60.0]}
+
+    def __init__(self) -> None:
+        self.params = OcrParams()
+        self.read_frames: list[int] = []
+
+    @staticmethod
+    def frame(layout: int, text: int) -> np.ndarray:
+        image = np.full((64, 100, 3), 30, np.uint8)
+        x0, y0, x1, y1 = (int(v) for v in FakeOcr.BOXES[layout])
+        image[y0:y1, x0:x1][:, :: 3 + text] = 230  # the "glyphs"
+        image[0, 0] = (layout, text, 0)  # what the fake reads back
+        return image
+
+    def text_boxes(self, image: np.ndarray) -> np.ndarray:
+        return np.array([self.BOXES[int(image[0, 0, 0])]], dtype=np.float32)
+
+    def _lines(self, image: np.ndarray) -> list:
+        from media_assets.core.vision.vision_models import TextDetection
+
+        x0, y0, x1, y1 = self.BOXES[int(image[0, 0, 0])]
+        box = [x0 / 100, y0 / 64, x1 / 100, y1 / 64]
+        poly = [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]
+        return [TextDetection(text=f"text {image[0, 0, 1]}", confidence=0.99, polygon=poly, box=box)]
+
+    def read(self, images):
+        self.read_frames += [int(im[0, 0, 1]) for im in images]
+        return [(self._lines(im), tuple(line.text for line in self._lines(im))) for im in images]
+
+    def reread(self, frames):
+        return [self._lines(im) if tuple(x.text for x in self._lines(im)) == texts else None for im, texts in frames]
+
+
+def test_a_failed_re_read_makes_its_own_layout_newer_not_another() -> None:
+    """Two layouts in one batch; the first layout's text changes, so its re-read fails and the frame is read in
+    full: that reading must become the first layout's root (a later frame with the new text reuses it), while
+    the second layout keeps its own."""
+    fake = FakeOcr()
+    plan = [(1, 1), (2, 5), (1, 2), (2, 5), (1, 2), (2, 5)]  # (layout, text) in time order
+    images = [FakeOcr.frame(layout, text) for layout, text in plan]
+    refs = [FrameRef("v", "keyframe", i, i, float(i), f"k/{i}.png", 100, 64) for i in range(len(images))]
+    data = {}
+    for r, im in zip(refs, images, strict=True):
+        buf = io.BytesIO()
+        Image.fromarray(im).save(buf, format="PNG")
+        data[r.image] = buf.getvalue()
+    result = VisionPipeline(ocr=fake, batch_size=4).run(refs, lambda r: data[r.image])  # type: ignore[arg-type]
+    texts = [[line.text for line in f.text] for f in result.frames["v"]]
+    assert texts == [[f"text {text}"] for _, text in plan]
+    assert fake.read_frames == [1, 5, 2]  # frames 0 and 1 (new layouts), frame 2 after its failed re-read
+    assert result.stats.text_frames == {"none": 0, "reuse": 3, "reread": 0, "read": 3, "reread_failed": 1}
