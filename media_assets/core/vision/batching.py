@@ -151,7 +151,6 @@ class VisionPipeline:
         self.worker_chunk = max(1, worker_chunk)
         self._lock = threading.Lock()
         self.thumbnail_width = thumbnail_width
-        self._planner = ReusePlanner()
 
     def _models(self) -> list[tuple[str, Callable[[list[np.ndarray]], list[list[Any]]]]]:
         out: list[tuple[str, Callable[[list[np.ndarray]], list[list[Any]]]]] = []
@@ -180,7 +179,7 @@ class VisionPipeline:
         """Analyse ``refs``; ``read(ref)`` returns the encoded image bytes of ``ref.image``."""
         started = time.perf_counter()
         stats = PipelineStats(frames=len(refs))
-        self._planner = ReusePlanner()
+        planner = ReusePlanner() if self._text_reuse else None  # this run's text layouts, video by video
         by_name: dict[tuple[str, str], _Image] = {}
         by_id = {(r.key, r.source, r.index): r for r in refs}
         for r in refs:
@@ -224,7 +223,7 @@ class VisionPipeline:
                 ok = [item for item in loaded if item.array is not None]
                 for item in loaded:
                     stats.read_s += item.read_s
-                batch_s = self._infer(ok, found, stats, infer_pool)
+                batch_s = self._infer(ok, found, stats, infer_pool, planner)
                 share = batch_s / max(1, len(ok))
                 for item in ok:
                     for r in item.refs:
@@ -234,8 +233,8 @@ class VisionPipeline:
                 for item in loaded:
                     item.array = None  # free the pixels as soon as the batch is done
         frames = self._assemble(refs, by_name, found, stats)
-        if self._text_reuse:
-            stats.text_frames = dict(self._planner.counts)
+        if planner is not None:
+            stats.text_frames = dict(planner.counts)
         stats.wall_s = time.perf_counter() - started
         return PipelineResult(frames, thumbs, stats, seconds_by_key)
 
@@ -245,6 +244,7 @@ class VisionPipeline:
         found: dict[int, dict[str, list[Any]]],
         stats: PipelineStats,
         pool: ThreadPoolExecutor | None,
+        planner: ReusePlanner | None,
     ) -> float:
         """The batch through every model. With ``workers > 1`` the batch is cut into chunks of ``worker_chunk``
         images that the workers take as they come free (ONNX Runtime releases the GIL; sessions are shared,
@@ -254,8 +254,8 @@ class VisionPipeline:
         equal halves leave one worker idle while the other finishes the text-heavy frames."""
         started = time.perf_counter()
         self._parallel(ok, lambda part: self._infer_part(part, found, stats), pool)
-        if self._text_reuse:
-            self._read_text(ok, found, stats, pool)
+        if planner is not None:
+            self._read_text(ok, found, stats, pool, planner)
         return time.perf_counter() - started
 
     def _parallel(
@@ -274,10 +274,10 @@ class VisionPipeline:
         found: dict[int, dict[str, list[Any]]],
         stats: PipelineStats,
         pool: ThreadPoolExecutor | None,
+        planner: ReusePlanner,
     ) -> None:
         """OCR after the cheap look (``text_reuse``): frames in time order within each video; a new layout is
         read in full, a known one reuses or re-reads its first frame's reading, a frame with no text stops."""
-        planner = self._planner
         reads: list[tuple[_Image, RootSlot | None]] = []
         follows: list[tuple[_Image, RootSlot]] = []
         for item in sorted(ok, key=lambda it: (it.source.key, it.source.time_s, it.source.index)):

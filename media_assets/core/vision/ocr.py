@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -50,9 +50,6 @@ class OcrStats:
     crops_recognized: int = 0
     det_s: float = 0.0
     rec_s: float = 0.0
-    gated: int = 0  # images that had the cheap look (text_reuse)
-    gate_s: float = 0.0
-    reread: int = 0  # images re-read at another frame's places
 
 
 @dataclass(frozen=True)
@@ -186,11 +183,7 @@ class RapidOcrEngine:
         with self._lock:
             self.stats.crops_recognized += len(crops)
             self.stats.rec_s += time.perf_counter() - t1
-        pos = 0
-        for p in pending:
-            n = len(p.crops)
-            lines = self._lines(self._mapped(p), texts[pos : pos + n], scores[pos : pos + n], p.hw)
-            pos += n
+        for p, lines in self._per_frame(pending, texts, scores):
             out[p.index] = (lines, Reading(p.hw, p.boxes, p.op_record, tuple(line.text for line in lines)))
         return out
 
@@ -209,15 +202,10 @@ class RapidOcrEngine:
         crops = [c for p in staged for c in p.crops]
         if crops:
             texts, scores = self._recognize_crops(crops)
-            pos = 0
-            for p in staged:
-                n = len(p.crops)
-                lines = self._lines(self._mapped(p), texts[pos : pos + n], scores[pos : pos + n], p.hw)
-                pos += n
+            for p, lines in self._per_frame(staged, texts, scores):
                 if tuple(line.text for line in lines) == frames[p.index][1].texts:
                     results[p.index] = lines
         with self._lock:
-            self.stats.reread += len(frames)
             self.stats.crops_recognized += len(crops)
             self.stats.rec_s += time.perf_counter() - t0
         return results
@@ -225,7 +213,6 @@ class RapidOcrEngine:
     def text_boxes(self, image: np.ndarray) -> np.ndarray:
         """Axis-aligned boxes ``(n, 4)`` as x0, y0, x1, y1 in ``image`` pixels from the detection network at
         ``gate_side_len`` with ``gate_box_thresh``: the cheap look of ``text_reuse``."""
-        t0 = time.perf_counter()
         det = self.engine.text_det
         h, w = image.shape[:2]
         side = min(self.params.gate_side_len or max(h, w), max(h, w))
@@ -233,9 +220,6 @@ class RapidOcrEngine:
         boxes: Any = []
         if tensor is not None and 0 not in tensor.shape:
             boxes, _scores = self._gate_postprocess(det.session(tensor), (h, w))
-        with self._lock:
-            self.stats.gated += 1
-            self.stats.gate_s += time.perf_counter() - t0
         if len(boxes) == 0:
             return np.zeros((0, 4), dtype=np.float32)
         quads = np.asarray(boxes, dtype=np.float32)
@@ -246,6 +230,16 @@ class RapidOcrEngine:
             crops, _ = self.engine.cls_and_rotate(crops)
         rec = self.engine.recognize_txt(crops)
         return rec.txts, rec.scores
+
+    def _per_frame(
+        self, pending: Sequence[_Pending], texts: Sequence[str], scores: Sequence[float]
+    ) -> Iterator[tuple[_Pending, list[TextDetection]]]:
+        """Each frame's kept lines, from the recognition of all frames' crops in order."""
+        pos = 0
+        for p in pending:
+            n = len(p.crops)
+            yield p, self._lines(self._mapped(p), texts[pos : pos + n], scores[pos : pos + n], p.hw)
+            pos += n
 
     def _mapped(self, p: _Pending) -> np.ndarray:
         """``p``'s boxes in the original image's pixels."""
