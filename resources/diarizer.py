@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
@@ -71,6 +73,28 @@ class Diarizer(dg.ConfigurableResource):
         key = ("diarizer", self.backend, self.model, self.device, self.vad_threshold, self.overlap, self.allow_download)
         backend, _ = load_once((*key, hash(self.hf_token)), load)
         return backend
+
+    @contextlib.contextmanager
+    def side_by_side(self, workers: int) -> Iterator[int]:
+        """Files diarized at once (1 unless the backend allows more on a CPU), with torch's intra-op threads
+        shared out between them for as long as the block runs."""
+        allowed = False
+        if workers > 1 and self.device == "cpu":
+            try:
+                allowed = bool(getattr(self.get_backend(), "side_by_side", False))
+            except Exception:  # each partition meets the load error itself and records it
+                allowed = False
+        if not allowed:
+            yield 1
+            return
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(max(1, threads // workers))
+        try:
+            yield workers
+        finally:
+            torch.set_num_threads(threads)
 
     def release(self) -> None:
         """Give this process's diarization models back (see ``model_cache.release``)."""

@@ -17,6 +17,14 @@ ENV_MAX_DURATION = "MEDIA_ASSETS_MAX_DURATION"
 ENV_PRESET = "MEDIA_ASSETS_PRESET"
 
 
+MAX_AUTO_PARTITION_WORKERS = 4  # a decode or a model replica per partition: memory grows with each
+
+
+def auto_partition_workers(cores: int | None = None) -> int:
+    """One partition per core, at most :data:`MAX_AUTO_PARTITION_WORKERS`."""
+    return max(1, min(MAX_AUTO_PARTITION_WORKERS, cores or os.cpu_count() or 1))
+
+
 Preset = StrEnum("Preset", {name: name for name in PRESET_NAMES})  # validated once, with the valid names
 
 
@@ -43,6 +51,13 @@ class ProcessingSettings(dg.ConfigurableResource):
         None, description="also keep frames at this fixed rate (screen recordings, slides): samples.json"
     )
 
+    partition_workers: int = Field(
+        0,
+        ge=0,
+        description="partitions a step works on at once, side by side on threads, when a run has several "
+        "(the CPU tier's decoding, the speech models); 0 = one per core, at most 4",
+    )
+
     @classmethod
     def from_env(cls) -> ProcessingSettings:
         """``MEDIA_ASSETS_PRESET``, ``MEDIA_ASSETS_SAMPLE_FPS``, ``MEDIA_ASSETS_MAX_FILE_SIZE`` (``2G``, ``500MB``,
@@ -58,6 +73,10 @@ class ProcessingSettings(dg.ConfigurableResource):
             sample_fps=float(sample_fps) if sample_fps else None,
             **limits,
         )
+
+    def workers(self) -> int:
+        """Partitions side by side (see ``partition_workers``)."""
+        return self.partition_workers or auto_partition_workers()
 
     @property
     def preset_name(self) -> str:

@@ -137,7 +137,7 @@ def test_the_inbox_sensor_ticks_every_ten_seconds_unless_set(monkeypatch) -> Non
 
     monkeypatch.delenv(INBOX_INTERVAL_ENV, raising=False)
     (inbox,) = [s for s in build_sensors() if s.name == "inbox_sensor"]
-    assert inbox.minimum_interval_seconds == 10
+    assert inbox.minimum_interval_seconds == 5
     monkeypatch.setenv(INBOX_INTERVAL_ENV, "45")
     (inbox,) = [s for s in build_sensors() if s.name == "inbox_sensor"]
     assert inbox.minimum_interval_seconds == 45

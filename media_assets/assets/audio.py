@@ -61,7 +61,10 @@ def audio(
             }
         }
 
-    yield from results(context, run_partitions(context, ["audio"], media_store, processing, work, catalog=catalog))
+    outcome = run_partitions(
+        context, ["audio"], media_store, processing, work, catalog=catalog, workers=processing.workers()
+    )
+    yield from results(context, outcome)
 
 
 def audio_summary(store: MediaStore, key: str) -> list[str]:

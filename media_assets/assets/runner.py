@@ -20,6 +20,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,7 +100,7 @@ def error_record(exc: BaseException, key: str, asset: str, run_id: str | None = 
             "code": "internal_error",
             "file": None,
             "problem": f"{type(exc).__name__}: {exc}",
-            "details": {"traceback": traceback.format_exc(limit=8)},
+            "details": {"traceback": "".join(traceback.format_exception(exc, limit=8))},
         }
     rec.update(
         {"partition": key, "asset": asset, "run_id": run_id, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -188,12 +189,18 @@ def run_partitions(
     *,
     catalog: CatalogResource,
     shared: Cost | None = None,
+    workers: int = 1,
 ) -> PartitionOutcome:
     """Run ``work(key)`` for every partition of the step; ``work`` returns metadata per asset name.
 
     Each partition's materialization records what it cost (``cost/...``: wall and CPU seconds, peak memory, GPU
     memory, media seconds, real-time factor). ``shared`` is the cost of work the step did for all its partitions
     at once (a batched inference before ``work``), shared out by media seconds.
+
+    ``workers`` > 1 runs that many partitions at once on threads (``work`` must be thread-safe): short files
+    leave a core idle in every single-threaded stretch of a model step (VAD, features, alignment, decoding
+    loops), and two files side by side with one thread each fill it. Their cost is then measured for the group
+    and shared out by media seconds, since the CPU time of overlapping partitions cannot be told apart.
     """
     outcome = PartitionOutcome(assets=list(assets))
     keys = list(context.partition_keys)
@@ -202,24 +209,22 @@ def run_partitions(
     has_metadata = any(INFO[a].upstream for a in assets)
     media = {key: media_seconds(store, key) if has_metadata else None for key in keys}
     portion = shares(media)
-    for key in keys:
+
+    def attempt(key: str) -> tuple[dict[str, dict[str, Any]], int, float, Cost]:
         started = time.perf_counter()
-        try:
-            store.sweep_orphans(key)  # what a killed earlier run was writing
-            with CostMeter() as meter:
-                per_asset, retries = with_retries(
-                    lambda key=key: work(key), attempts=TRANSIENT_ATTEMPTS, on_retry=_log_retry(context, key)
-                )
-                run_blocking_checks(store, key, assets)
-        except Exception as exc:
-            if is_transient(exc):  # still failing after the retries: the step fails, Dagster retries it later
-                raise
-            _record_failure(context, db, store, settings, assets, key, exc, outcome)
-            continue
-        elapsed = round(time.perf_counter() - started, 3)
-        duration = media[key] or _duration_from(per_asset)
+        store.sweep_orphans(key)  # what a killed earlier run was writing
+        with CostMeter() as meter:
+            per_asset, retries = with_retries(
+                lambda: work(key), attempts=TRANSIENT_ATTEMPTS, on_retry=_log_retry(context, key)
+            )
+            run_blocking_checks(store, key, assets)
         assert meter.cost is not None
-        cost = meter.cost.plus(shared.share(portion[key]) if shared else None).with_media(duration)
+        return per_asset, retries, round(time.perf_counter() - started, 3), meter.cost
+
+    def finish(key: str, done: tuple[dict[str, dict[str, Any]], int, float, Cost]) -> None:
+        per_asset, retries, elapsed, own = done
+        duration = media[key] or _duration_from(per_asset)
+        cost = own.plus(shared.share(portion[key]) if shared else None).with_media(duration)
         for asset in assets:
             if store.exists(key, f"errors/{asset}.json"):  # an earlier failure is superseded
                 store.delete_prefix(key, f"errors/{asset}.json")
@@ -234,6 +239,24 @@ def run_partitions(
             context.add_asset_metadata(meta, asset_key=asset, partition_key=key)
             _record(db, context, key, asset, "ok", meta)
         outcome.ok[key] = per_asset
+
+    workers = max(1, min(workers, len(keys)))
+    if workers == 1:
+        for key in keys:
+            try:
+                done = attempt(key)
+            except Exception as exc:
+                if is_transient(exc):  # still failing after the retries: the step fails, Dagster retries it later
+                    raise
+                _record_failure(context, db, store, settings, assets, key, exc, outcome)
+                continue
+            finish(key, done)
+    else:
+        for key, done in _side_by_side(keys, attempt, workers, portion, f"{assets[0]}-partition"):
+            if isinstance(done, Exception):
+                _record_failure(context, db, store, settings, assets, key, done, outcome)
+            else:
+                finish(key, done)
     if outcome.failed and (len(keys) == 1 or not outcome.ok):
         first = next(iter(outcome.failed.values()))
         raise dg.Failure(
@@ -247,6 +270,37 @@ def run_partitions(
             + ", ".join(sorted(outcome.failed))
         )
     return outcome
+
+
+def _side_by_side(
+    keys: list[str],
+    attempt: Callable[[str], tuple[dict[str, dict[str, Any]], int, float, Cost]],
+    workers: int,
+    portion: dict[str, float],
+    name: str,
+) -> Iterator[tuple[str, Any]]:
+    """``attempt`` over ``keys`` on ``workers`` threads; yields (key, result or exception) in partition order, each
+    result's cost replaced by its share of the group's. A transient failure (after its retries) cancels what has
+    not started and is raised once the running partitions are done, as in the sequential loop."""
+    outcomes: dict[str, Any] = {}
+    with CostMeter() as group, ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
+        futures = {key: pool.submit(attempt, key) for key in keys}
+        for key in keys:
+            try:
+                outcomes[key] = futures[key].result()
+            except Exception as exc:
+                if is_transient(exc):
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+                outcomes[key] = exc
+    assert group.cost is not None
+    for key in keys:
+        done = outcomes[key]
+        if isinstance(done, Exception):
+            yield key, done
+        else:
+            per_asset, retries, elapsed, _own = done
+            yield key, (per_asset, retries, elapsed, group.cost.share(portion[key]))
 
 
 def _log_retry(context: dg.AssetExecutionContext, key: str) -> Callable[[int, BaseException, float], None]:

@@ -64,7 +64,10 @@ def diarization(
             }
         }
 
-    outcome = run_partitions(context, ["diarization"], media_store, processing, work, catalog=catalog)
+    with diarizer.side_by_side(min(processing.workers(), len(context.partition_keys))) as workers:
+        outcome = run_partitions(
+            context, ["diarization"], media_store, processing, work, catalog=catalog, workers=workers
+        )
     release_models(diarizer)
     yield from results(context, outcome)
 

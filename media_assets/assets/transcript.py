@@ -94,7 +94,8 @@ def transcript(
         )
         return {"transcript": {"dagster/uri": uri, **transcript_metadata(result, preset)}}
 
-    outcome = run_partitions(context, ["transcript"], media_store, processing, work, catalog=catalog)
+    workers = min(whisper.workers(), processing.workers())  # a partition per model replica
+    outcome = run_partitions(context, ["transcript"], media_store, processing, work, catalog=catalog, workers=workers)
     context.log.info(f"whisper model load: {whisper.load_seconds:.2f}s for the run")
     release_models(whisper)
     yield from results(context, outcome)

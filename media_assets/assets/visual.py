@@ -132,9 +132,11 @@ def visual_pass(
             kf_meta["preview"] = image_markdown(key, result.contact_sheet, "keyframes")
         return {"scenes": scenes_meta, "keyframes": kf_meta}
 
-    yield from results(
-        context, run_partitions(context, ["scenes", "keyframes"], media_store, processing, work, catalog=catalog)
+    # files side by side: decoding and the per-frame analysis leave a core idle on short files
+    outcome = run_partitions(
+        context, ["scenes", "keyframes"], media_store, processing, work, catalog=catalog, workers=processing.workers()
     )
+    yield from results(context, outcome)
 
 
 def scenes_summary(store: MediaStore, key: str) -> list[str]:

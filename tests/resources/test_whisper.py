@@ -123,7 +123,7 @@ def test_presets_and_overrides() -> None:
     assert (p.beam_size, p.batched, p.vad_threshold) == (2, False, 0.6)
     assert custom.model_name(PRESETS["fast"]) == "/models/x"
     assert custom.wanted_compute_type(PRESETS["fast"]) == "float32"
-    assert auto_workers(2) == 1 and auto_workers(8) == 4
+    assert auto_workers(1) == 1 and auto_workers(2) == 2 and auto_workers(8) == 4
 
 
 def test_fast_preset_transcribes_english_without_language_detection(

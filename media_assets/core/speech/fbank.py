@@ -109,18 +109,21 @@ def subsegment_fbank(audio: np.ndarray, subsegments: Sequence[tuple[float, float
     total = int(frames.sum())
     out = np.empty((total, NUM_MEL_BINS), dtype=np.float32)
     if total:
+        # Block by block, so that the working set is a few blocks, never a copy of the audio or of the features
+        # (an hour of speech: 227 MB of features; the whole-array version peaked 1 GB above the audio).
         seg_of_frame = np.repeat(np.arange(len(frames)), frames)
-        index_in_seg = np.arange(total) - offsets[seg_of_frame]
-        frame_start = start[seg_of_frame] + index_in_seg * FRAME_SHIFT  # first sample of every frame
-        source = np.concatenate([x, np.zeros(FRAME_LENGTH, dtype=np.float32)])  # frames may run into padding
+        seg_end = start + length  # <= len(x): every tap at or past it is zero padding
         taps = np.arange(FRAME_LENGTH)
+        last = max(0, len(x) - 1)
         for b in range(0, total, BLOCK_FRAMES):
             sl = slice(b, min(total, b + BLOCK_FRAMES))
-            idx = frame_start[sl, None] + taps
-            block = source[np.minimum(idx, len(source) - 1)]
-            seg_end = (start + length)[seg_of_frame[sl], None]
-            block[idx >= seg_end] = 0.0  # zero padding of a short sub-segment, never the audio after it
+            seg = seg_of_frame[sl]
+            idx = (start[seg] + (np.arange(sl.start, sl.stop) - offsets[seg]) * FRAME_SHIFT)[:, None] + taps
+            block = x[np.minimum(idx, last)] if len(x) else np.zeros(idx.shape, dtype=np.float32)
+            block[idx >= seg_end[seg, None]] = 0.0  # zero padding of a short sub-segment, never the audio after it
             out[sl] = _log_mel(block)
-        sums = np.add.reduceat(out, offsets, axis=0)
-        out -= np.repeat(sums / frames[:, None], frames, axis=0).astype(np.float32)
+        means = (np.add.reduceat(out, offsets, axis=0) / frames[:, None]).astype(np.float32)
+        for b in range(0, total, BLOCK_FRAMES):
+            sl = slice(b, min(total, b + BLOCK_FRAMES))
+            out[sl] -= means[seg_of_frame[sl]]
     return SubsegmentFeatures(features=out, frames=frames.astype(np.int64), offsets=offsets)

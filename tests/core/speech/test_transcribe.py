@@ -3,6 +3,7 @@ base int8, batched), plus the VAD, planning and guard logic on synthetic input."
 
 from __future__ import annotations
 
+import os
 import wave
 from pathlib import Path
 
@@ -182,6 +183,23 @@ def test_chunks_in_parallel_keep_exact_offsets(base: LoadedWhisper, wavs: dict[s
     # both copies are aligned the same way relative to their start
     assert hits[1].start - hits[0].start == pytest.approx(15.0, abs=0.06)
     _check_times(t)
+
+
+def test_files_side_by_side_on_two_replicas_match_one_at_a_time(base: LoadedWhisper, wavs: dict[str, Path]) -> None:
+    """How the transcript asset runs a run's partitions on a CPU: a model replica of one thread per file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    two = load_whisper("base", device="cpu", compute_type="int8", num_workers=2)
+    assert (two.num_workers, two.cpu_threads) == (2, max(1, (os.cpu_count() or 1) // 2))
+    rels = ["speech/jfk.flac", "speech/LDC93S1.wav", "speech/ru.wav"]
+    alone = {rel: transcribe_wav(base, wavs[rel]) for rel in rels}
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda rel: (rel, transcribe_wav(two, wavs[rel])), rels * 2))
+    for rel, t in together:
+        assert t.language == alone[rel].language
+        assert [w.word for w in t.words] == [w.word for w in alone[rel].words], rel
+        for a, b in zip(t.words, alone[rel].words, strict=True):
+            assert abs(a.start - b.start) <= 0.04 and abs(a.end - b.end) <= 0.04
 
 
 def test_sequential_decoding_path(base: LoadedWhisper, wavs: dict[str, Path], truth: dict) -> None:
