@@ -11,7 +11,6 @@ fixed the 8 kHz telephone copy of JFK ("America asked" -> "Americans ask").
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from media_assets.core.presets import PresetSpec, preset_spec
 from media_assets.core.speech.transcribe import transcribe_wav
 from media_assets.core.speech.transcript_models import TranscribeParams, Transcript
 from media_assets.core.speech.whisper_loader import ALIASES, PACKAGED, LoadedWhisper, detect_device, load_whisper
+from resources.processing import auto_partition_workers
 
 # Windows per encoder/decoder call. On CPU batching buys no speed, and the decoder keeps a copy of the encoder
 # output per beam and batch item (batch 4 x beam 5: ~0.7 GB for Whisper base), so CPU decodes one window at a time.
@@ -50,12 +50,11 @@ _OVERRIDABLE = (
 
 
 def auto_workers(cpu_count: int | None = None) -> int:
-    """Model replicas on a CPU, one thread each up to four (then cores / 4 threads each): files and chunks are
+    """Model replicas on a CPU, one per core up to four (then cores / 4 threads each): files and chunks are
     decoded side by side. Whisper's single-threaded stretches (VAD, features, word alignment, the beam loop)
     leave the second core idle; on 2 cores, 10 ten-second clips took 12.7 s with one replica of 2 threads and
     8.0 s with two of one thread (and 20 % less CPU)."""
-    cores = cpu_count or os.cpu_count() or 1
-    return max(1, min(4, cores))
+    return auto_partition_workers(cpu_count)  # a replica per partition the other steps run side by side
 
 
 class WhisperResource(dg.ConfigurableResource):

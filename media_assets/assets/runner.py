@@ -16,6 +16,7 @@ the file's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import traceback
@@ -210,19 +211,21 @@ def run_partitions(
     media = {key: media_seconds(store, key) if has_metadata else None for key in keys}
     portion = shares(media)
 
-    def attempt(key: str) -> tuple[dict[str, dict[str, Any]], int, float, Cost]:
+    def attempt(key: str, metered: bool = True) -> tuple[dict[str, dict[str, Any]], int, float, Cost | None]:
+        """(metadata per asset, transient retries, elapsed s, cost when ``metered``): side by side, the cost is
+        the group's, so the partition's own is not measured."""
         started = time.perf_counter()
         store.sweep_orphans(key)  # what a killed earlier run was writing
-        with CostMeter() as meter:
+        with CostMeter() if metered else contextlib.nullcontext() as meter:
             per_asset, retries = with_retries(
                 lambda: work(key), attempts=TRANSIENT_ATTEMPTS, on_retry=_log_retry(context, key)
             )
             run_blocking_checks(store, key, assets)
-        assert meter.cost is not None
-        return per_asset, retries, round(time.perf_counter() - started, 3), meter.cost
+        return per_asset, retries, round(time.perf_counter() - started, 3), meter.cost if metered else None
 
-    def finish(key: str, done: tuple[dict[str, dict[str, Any]], int, float, Cost]) -> None:
+    def finish(key: str, done: tuple[dict[str, dict[str, Any]], int, float, Cost | None]) -> None:
         per_asset, retries, elapsed, own = done
+        assert own is not None
         duration = media[key] or _duration_from(per_asset)
         cost = own.plus(shared.share(portion[key]) if shared else None).with_media(duration)
         for asset in assets:
@@ -274,17 +277,17 @@ def run_partitions(
 
 def _side_by_side(
     keys: list[str],
-    attempt: Callable[[str], tuple[dict[str, dict[str, Any]], int, float, Cost]],
+    attempt: Callable[[str, bool], tuple[dict[str, dict[str, Any]], int, float, Cost | None]],
     workers: int,
     portion: dict[str, float],
     name: str,
 ) -> Iterator[tuple[str, Any]]:
-    """``attempt`` over ``keys`` on ``workers`` threads; yields (key, result or exception) in partition order, each
-    result's cost replaced by its share of the group's. A transient failure (after its retries) cancels what has
-    not started and is raised once the running partitions are done, as in the sequential loop."""
+    """``attempt`` (unmetered) over ``keys`` on ``workers`` threads; yields (key, result or exception) in partition
+    order, each result with its share of the group's cost. A transient failure (after its retries) cancels what
+    has not started and is raised once the running partitions are done, as in the sequential loop."""
     outcomes: dict[str, Any] = {}
     with CostMeter() as group, ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name) as pool:
-        futures = {key: pool.submit(attempt, key) for key in keys}
+        futures = {key: pool.submit(attempt, key, False) for key in keys}
         for key in keys:
             try:
                 outcomes[key] = futures[key].result()
@@ -299,7 +302,7 @@ def _side_by_side(
         if isinstance(done, Exception):
             yield key, done
         else:
-            per_asset, retries, elapsed, _own = done
+            per_asset, retries, elapsed, _ = done
             yield key, (per_asset, retries, elapsed, group.cost.share(portion[key]))
 
 
