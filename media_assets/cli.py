@@ -502,6 +502,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser(
+        "warm",
+        help="keep a warm process that `process` and `demo` hand their work to (no start-up wait)",
+        description="A warm process has Dagster, the project and the model libraries imported; `process` and "
+        "`demo` calls on the same instance fork from it instead of starting Python cold. MEDIA_ASSETS_WARM=off "
+        "runs calls cold; =start starts one when none runs.",
+    )
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.add_argument(
+        "--dagster-home", default=None, help="Dagster instance folder (default $DAGSTER_HOME or ./.dagster_home)"
+    )
+    p.add_argument(
+        "--idle-timeout", type=float, default=3600.0, help="stop after this many idle seconds (default 3600)"
+    )
+    p.set_defaults(func=cmd_warm)
     return parser
 
 
@@ -517,12 +533,65 @@ def _run_search(args: argparse.Namespace) -> int:
     return run_search(args)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def cmd_warm(args: argparse.Namespace) -> int:
+    from media_assets.instance import ensure_dagster_home
+    from media_assets.warm import WarmUnavailable, request, start, stop
+
+    home = ensure_dagster_home(args.dagster_home)
+    try:
+        if args.action == "start":
+            info = start(home, idle_timeout_s=args.idle_timeout)
+            print(f"warm process {info['pid']} serves {info['home']}", file=sys.stderr)
+        elif args.action == "stop":
+            pid = stop(home)
+            print(f"stopped warm process {pid}" if pid else f"no warm process for {home}", file=sys.stderr)
+        else:
+            info = request(home, "ping")
+            up = time.time() - float(info["since"])
+            print(f"warm process {info['pid']} serves {info['home']}, up {up:.0f}s, {info['calls']} call(s) running")
+    except WarmUnavailable as exc:
+        print(f"media-assets warm {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _in_warm_process(args: argparse.Namespace, argv: Sequence[str] | None) -> int | None:
+    """The call's exit code when a warm process ran it (media_assets/warm.py), None to run it here."""
+    from media_assets.instance import resolve_dagster_home
+    from media_assets.warm import WarmUnavailable, run_in_warm_process, start, warm_mode
+
+    mode = warm_mode()
+    if mode == "off":
+        return None
+    home = resolve_dagster_home(args.dagster_home)
+    try:
+        if mode == "start":
+            from media_assets.instance import ensure_dagster_home
+
+            start(ensure_dagster_home(args.dagster_home))
+        return run_in_warm_process(home, list(sys.argv[1:] if argv is None else argv))
+    except WarmUnavailable as exc:
+        if mode == "require" or (mode == "start" and "no warm process" not in str(exc)):
+            print(f"media-assets: {exc}", file=sys.stderr)
+            if mode == "require":
+                return 2
+        return None
+
+
+def main(argv: Sequence[str] | None = None, warm: bool = True) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     warnings.filterwarnings("ignore", category=UserWarning, module="dagster")
     args = build_parser().parse_args(argv)
+    if warm and args.command in ("process", "demo"):
+        try:
+            code = _in_warm_process(args, argv)
+        except ValueError as exc:  # a bad MEDIA_ASSETS_WARM
+            print(f"media-assets: {exc}", file=sys.stderr)
+            return 2
+        if code is not None:
+            return code
     return int(args.func(args) or 0)
 
 

@@ -20,6 +20,7 @@ from media_assets.assets import ALL_ASSETS, CPU_TIER
 from media_assets.assets.checks import output_checks
 from media_assets.automation import redo_on_model_change_sensor, with_automation_conditions
 from media_assets.core.model_identity import code_version as model_code_version
+from media_assets.dagster_speedups import cache_alembic_script_directories
 from media_assets.executor import guarded_executor
 from resources.audio_tagger import AudioTagger
 from resources.catalog import CatalogResource
@@ -162,4 +163,5 @@ def code_versions(definitions: dg.Definitions) -> dict[str, str]:
     return {key.to_user_string(): graph.get(key).code_version or "" for key in graph.get_all_asset_keys()}
 
 
+cache_alembic_script_directories()  # every process that loads the code location opens storages: check heads once
 defs = build_definitions()

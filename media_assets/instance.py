@@ -26,8 +26,12 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
+from media_assets.dagster_speedups import cache_alembic_script_directories
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 CONFIG_FILENAME = "dagster.yaml"
 # The copy shipped inside the package (works from an installed wheel) ...
@@ -98,6 +102,9 @@ def creating_instance(path: str | Path | None = None) -> Iterator[Path]:
 
 def get_instance(path: str | Path | None = None) -> dg.DagsterInstance:
     """``DagsterInstance.get()`` after :func:`ensure_dagster_home`. The caller should close it when done."""
+    import dagster as dg
+
+    cache_alembic_script_directories()
     with creating_instance(path):
         instance = dg.DagsterInstance.get()
         instance.get_runs(limit=1)  # creates the tables under the lock
