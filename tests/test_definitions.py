@@ -132,12 +132,39 @@ def test_one_opencv_distribution() -> None:
     assert importlib.metadata.version("opencv-python-headless").startswith(cv2.__version__)  # 5.1.0 of 5.1.0.95
 
 
-def test_the_inbox_sensor_ticks_every_ten_seconds_unless_set(monkeypatch) -> None:
+def test_the_inbox_sensor_ticks_every_five_seconds_unless_set(monkeypatch) -> None:
     from media_assets.definitions import INBOX_INTERVAL_ENV, build_sensors
 
     monkeypatch.delenv(INBOX_INTERVAL_ENV, raising=False)
     (inbox,) = [s for s in build_sensors() if s.name == "inbox_sensor"]
-    assert inbox.minimum_interval_seconds == 5
+    assert inbox.minimum_interval_seconds == 4  # one second of slack under the setting (dagster_min_interval)
     monkeypatch.setenv(INBOX_INTERVAL_ENV, "45")
     (inbox,) = [s for s in build_sensors() if s.name == "inbox_sensor"]
-    assert inbox.minimum_interval_seconds == 45
+    assert inbox.minimum_interval_seconds == 44
+
+
+def _tick_gaps(minimum: int, loop_s: float = 5.0, jitter_s: float = 0.05, loops: int = 200) -> set[float]:
+    """Gaps between ticks of a sensor the daemon checks every ``loop_s`` (with clock jitter), ticking when at
+    least ``minimum`` seconds have passed since the last tick (dagster._daemon.sensor.is_under_min_interval)."""
+    import random
+
+    rng = random.Random(7)
+    last, gaps = None, set()
+    for k in range(loops):
+        now = k * loop_s + rng.uniform(-jitter_s, jitter_s)
+        if last is None or now - last >= minimum:
+            if last is not None:
+                gaps.add(round(now - last))
+            last = now
+    return gaps
+
+
+def test_a_tick_every_setting_despite_the_daemons_jitter() -> None:
+    from dagster._daemon.sensor import MIN_INTERVAL_LOOP_TIME
+
+    from media_assets.definitions import dagster_min_interval
+
+    assert MIN_INTERVAL_LOOP_TIME == 5  # the loop this slack is sized for
+    assert _tick_gaps(5) == {5, 10}  # the minimum as set: half the ticks come a loop late
+    for seconds in (5, 10, 30):
+        assert _tick_gaps(dagster_min_interval(seconds)) == {seconds}
