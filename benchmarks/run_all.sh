@@ -18,5 +18,6 @@ echo "== bench_embeddings =="; "$PY" benchmarks/bench_embeddings.py || status=1
 echo "== bench_vector_store =="; "$PY" benchmarks/bench_vector_store.py || status=1
 echo "== bench_throughput =="; "$PY" benchmarks/bench_throughput.py --executor forkserver multiprocess in_process || status=1
 echo "== bench_startup ==";   "$PY" benchmarks/bench_startup.py || status=1
+echo "== bench_cuts ==";      "$PY" benchmarks/bench_cuts.py --presets balanced accurate || status=1
 echo "== bench_timeline ==";  "$PY" benchmarks/bench_timeline.py || status=1
 exit $status
