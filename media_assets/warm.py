@@ -309,7 +309,22 @@ def serve(home: Path, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S) -> int:
         with contextlib.suppress(FileNotFoundError):
             if path.stat().st_ino == bound:  # not a newer warm process's socket
                 path.unlink()
+        _wait_for_calls(server, lock)
     return 0
+
+
+def _wait_for_calls(server: _Server, lock: threading.Lock) -> None:
+    """New calls go cold from here on; calls in progress finish and get their exit codes back before we exit."""
+    announced = False
+    while True:
+        with lock:
+            running = server.children
+        if not running:
+            return
+        if not announced:
+            print(f"stopping after {running} call(s) in progress", flush=True)
+            announced = True
+        time.sleep(0.1)
 
 
 def _answers(path: Path) -> bool:

@@ -129,6 +129,23 @@ def test_signal_is_forwarded_and_the_next_call_completes(served: Path) -> None:
     assert rc == 0 and json.loads(out)["status"] == "ok", err
 
 
+def test_stop_lets_a_call_in_progress_finish(tmp_path: Path) -> None:
+    clip = _clip(tmp_path / "long.mp4", 60)
+    rc, _, err = _done(_cli(tmp_path, "warm", "start"), timeout=180)
+    assert rc == 0, err
+    proc = _cli(tmp_path, "process", str(clip), "--only", CPU_TIER, "--json", "--quiet", MEDIA_ASSETS_WARM="require")
+    with _instance(tmp_path) as instance:
+        deadline = time.monotonic() + 120
+        while not any(r.status == dg.DagsterRunStatus.STARTED for r in instance.get_runs(limit=1)):
+            assert time.monotonic() < deadline, "the run never started"
+            time.sleep(0.05)
+    stopper = _cli(tmp_path, "warm", "stop")
+    rc, out, err = _done(proc)
+    assert rc == 0 and json.loads(out)["status"] == "ok", err  # its exit code came back
+    assert _done(stopper, timeout=60)[0] == 0
+    assert not warm.socket_path((tmp_path / "home").resolve()).exists()
+
+
 def test_without_a_warm_process(tmp_path: Path) -> None:
     _clip(tmp_path / "clip.mp4", 1)
     args = ("process", "clip.mp4", "--only", "media_metadata", "--json", "--quiet")
