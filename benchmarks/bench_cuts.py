@@ -73,12 +73,8 @@ def score_video(video: dict, cuts: list[int], gradual: list[tuple[int, int]]) ->
     truth = list(video["cuts"])
     spans = [tuple(g["frames"]) for g in video["gradual"]]
     reported = [c for c in cuts if not any(a - 1 <= c <= b + 1 for a, b in spans)]
-    pairs = sorted((abs(p - t), i, j) for i, p in enumerate(reported) for j, t in enumerate(truth) if abs(p - t) <= 1)
-    hit_p, hit_t = set(), set()
-    for _, i, j in pairs:
-        if i not in hit_p and j not in hit_t:
-            hit_p.add(i)
-            hit_t.add(j)
+    matches = common.match_cuts(reported, truth, tol=1)
+    hit_p, hit_t = {i for i, _ in matches}, {j for _, j in matches}
     by = defaultdict(lambda: {"tp": 0, "fp": 0, "fn": 0})
     seq_tags = _sequence_tags(video)
     for j, t in enumerate(truth):
@@ -92,16 +88,13 @@ def score_video(video: dict, cuts: list[int], gradual: list[tuple[int, int]]) ->
         tags = seq_tags | {"all"} | _segment_mods_at(video, starts, p)
         for tag in tags:
             by[tag]["fp"] += 1
-    found = sum(1 for a, b in spans if any(x <= b and y >= a for x, y in gradual))
-    kinds = defaultdict(lambda: {"tp": 0, "fn": 0})
-    for g in video["gradual"]:
-        a, b = g["frames"]
-        kinds[g["kind"]]["tp" if any(x <= b and y >= a for x, y in gradual) else "fn"] += 1
-    false_gradual = sum(1 for x, y in gradual if not any(x <= b and y >= a for a, b in spans))
-    return {
-        "by": dict(by),
-        "gradual": {"tp": found, "fn": len(spans) - found, "fp": false_gradual, "kinds": dict(kinds)},
-    }
+    found = sum(1 for span in spans if any(_overlap(span, g) for g in gradual))
+    false_gradual = sum(1 for g in gradual if not any(_overlap(span, g) for span in spans))
+    return {"by": dict(by), "gradual": {"tp": found, "fn": len(spans) - found, "fp": false_gradual}}
+
+
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
 
 
 def _segment_starts(video: dict) -> list[int]:
@@ -112,7 +105,7 @@ def _segment_starts(video: dict) -> list[int]:
 
 def _segment_mods_at(video: dict, starts: list[int], frame: int) -> set[str]:
     k = max([i for i, s in enumerate(starts) if s <= frame], default=0)
-    return {m.split("@")[0] for m in video["segments"][k]["mods"]} & {"dark", "flash", "strobe", "pan", "shake"}
+    return {m.split("@")[0] for m in video["segments"][k]["mods"]} & set(spliced.SEGMENT_MODS)
 
 
 def f1(s: dict) -> float:

@@ -625,14 +625,22 @@ class CutScore:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def score_cuts(pred: Sequence[int], truth: Sequence[int], tol: int = 1) -> CutScore:
-    """One-to-one matching of predicted and true cut frames within ``tol`` frames (closest pairs first)."""
+def match_cuts(pred: Sequence[int], truth: Sequence[int], tol: int = 1) -> list[tuple[int, int]]:
+    """One-to-one matching of predicted and true cut frames within ``tol`` frames (closest pairs first):
+    (index in ``pred``, index in ``truth``) of every match."""
     pairs = sorted((abs(p - t), i, j) for i, p in enumerate(pred) for j, t in enumerate(truth) if abs(p - t) <= tol)
     used_p: set[int] = set()
     used_t: set[int] = set()
+    matches = []
     for _, i, j in pairs:
         if i not in used_p and j not in used_t:
             used_p.add(i)
             used_t.add(j)
-    tp = len(used_p)
+            matches.append((i, j))
+    return matches
+
+
+def score_cuts(pred: Sequence[int], truth: Sequence[int], tol: int = 1) -> CutScore:
+    """Hits, false cuts and misses of :func:`match_cuts`."""
+    tp = len(match_cuts(pred, truth, tol))
     return CutScore(tp=tp, fp=len(pred) - tp, fn=len(truth) - tp)

@@ -39,6 +39,7 @@ import common
 
 SET_VERSION = 1
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4:3": (960, 720)}
+SEGMENT_MODS = ("dark", "flash", "strobe", "pan", "shake")  # what a segment's mods are scored by
 PLAN = ["cut"] * 10 + ["dissolve"] * 2 + ["fade"] * 2  # the 14 transitions of a sequence, shuffled per sequence
 
 
@@ -300,7 +301,9 @@ def render(seq: Sequence, media: Path, dst: Path) -> dict:
                          f"{_exact(seq.fps, frames)}[p{i}]")  # fmt: skip
         parts.append("".join(f"[p{i}]" for i in range(len(inputs))) + f"concat=n={len(inputs)}:v=1:a=0[joined]")
         truth = _encode(seq, args, parts, "[joined]", length, cuts, gradual, dst)
-    with av_open(dst) as container:
+    import av
+
+    with av.open(str(dst)) as container:
         decoded = sum(1 for _ in container.decode(video=0))
     if decoded != length:
         raise RuntimeError(f"{dst.name}: {decoded} frames decoded, the truth says {length}")
@@ -313,12 +316,6 @@ LOSSLESS = ("-c:v", "ffv1", "-fps_mode", "passthrough", "-f", "nut")
 def _exact(fps: float, frames: int) -> str:
     """Timestamps renumbered from the frame index at ``fps`` (exact at any rate), and exactly ``frames`` frames."""
     return f"settb=AVTB,setpts=N/({fps}*TB),fps={fps},trim=end_frame={frames},settb=AVTB,setsar=1"
-
-
-def av_open(path: Path):
-    import av
-
-    return av.open(str(path))
 
 
 def _encode(
@@ -416,7 +413,7 @@ def _cut_tags(seq: Sequence) -> dict[str, list[str]]:
             t.append("dark")
         for mod in (*a.mods, *b.mods):
             name = mod.split("@")[0]
-            if name in ("flash", "strobe", "pan", "shake") and name not in t:
+            if name in SEGMENT_MODS and name != "dark" and name not in t:  # dark: only when both sides are
                 t.append(name)
         t += [x for x, on in (("vfr", seq.vfr), ("logo", seq.logo), ("subtitles", seq.subtitles)) if on]
         tags[str(first)] = t

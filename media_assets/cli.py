@@ -514,8 +514,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dagster-home", default=None, help="Dagster instance folder (default $DAGSTER_HOME or ./.dagster_home)"
     )
+    from media_assets.warm import DEFAULT_IDLE_TIMEOUT_S
+
     p.add_argument(
-        "--idle-timeout", type=float, default=3600.0, help="stop after this many idle seconds (default 3600)"
+        "--idle-timeout",
+        type=float,
+        default=DEFAULT_IDLE_TIMEOUT_S,
+        help=f"stop after this many idle seconds (default {DEFAULT_IDLE_TIMEOUT_S:.0f})",
     )
     p.set_defaults(func=cmd_warm)
     return parser

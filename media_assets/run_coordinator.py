@@ -20,7 +20,12 @@ from dagster import DagsterRun
 from dagster._core.run_coordinator import QueuedRunCoordinator, SubmitRunContext
 
 from media_assets.asset_graph import ASSETS, CPU_TIER_ASSETS, MODEL_ASSETS
+from media_assets.dagster_speedups import cache_alembic_script_directories
 from media_assets.partitions import HEAVY_TAGS, RANGE_END_TAG, RANGE_START_TAG
+
+# dagster.yaml names this module, so every process of the instance imports it, the daemon and the webserver too
+# (they never load the definitions): each new run's event-log shard then checks its schema head once, not anew.
+cache_alembic_script_directories()
 
 SOURCE_TAG = "media_assets/source"
 WHAT_TAG = "media_assets/what"
